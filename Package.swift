@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Godis",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "godis-server", targets: ["godis-server"]),
+        .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "RESP", targets: ["RESP"]),
+        .library(name: "Client", targets: ["Client"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // RESP2/RESP3 values, the one decoder (with hard limits) and the encoder. No I/O.
+        .target(name: "RESP"),
+        // CRC32C (Castagnoli) with an SSE4.2 path and a portable table fallback.
+        .target(name: "CGodisCRC"),
+        // Every file the server writes: the log format v1, writer, fsync policies, recovery, manifest. No sockets.
+        .target(
+            name: "Storage",
+            dependencies: ["CGodisCRC", "RESP", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Keyspace, command table and command execution. No sockets.
+        .target(
+            name: "Engine",
+            dependencies: ["RESP", "Storage", .product(name: "Logging", package: "swift-log")]
+        ),
+        // SwiftNIO transport: bytes in, replies out.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Engine", "Storage", "RESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // A small blocking RESP client for the CLI and the tests.
+        .target(name: "Client", dependencies: ["RESP"]),
+        .executableTarget(
+            name: "godis-server",
+            dependencies: [
+                "Server",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "RESPTests", dependencies: ["RESP"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Engine", "RESP"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "RESP", "Storage"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Client", "RESP"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

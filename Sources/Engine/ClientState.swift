@@ -1,0 +1,34 @@
+/// What the engine may do to a connection it does not own: push bytes to it (pub/sub, blocked clients) or close
+/// it (CLIENT KILL, QUIT). The transport implements this; the engine never sees a channel.
+public protocol ClientConnection: AnyObject {
+    /// Sends `bytes` to the peer outside the request/reply cycle.
+    func push(_ bytes: [UInt8])
+    /// Closes the connection after the replies already queued.
+    func close()
+}
+
+/// Per-connection state the commands read and change.
+public final class ClientState {
+    public let id: Int
+    public var name: String = ""
+    public var db: Int = 0
+    public var protocolVersion: Int = 2
+    public var authenticated: Bool
+    public let address: String
+    public let localAddress: String
+    public let createdAt: Int64
+    public var lastInteraction: Int64
+    public var lastCommand: String = "NULL"
+    /// Set by QUIT and CLIENT KILL: the transport closes the connection once the pending replies are sent.
+    public var closeAfterReply = false
+    public weak var connection: ClientConnection?
+
+    public init(id: Int, address: String, localAddress: String, authenticated: Bool, now: Int64) {
+        self.id = id
+        self.address = address
+        self.localAddress = localAddress
+        self.authenticated = authenticated
+        self.createdAt = now
+        self.lastInteraction = now
+    }
+}

@@ -1,0 +1,286 @@
+import Logging
+import RESP
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where the engine sends the effect form of every write (the storage log, or a test's recorder).
+public protocol CommandLog: AnyObject {
+    /// Appends a command executed against database `db`.
+    func append(db: Int, args: Args)
+    /// `nil` while writes are accepted; otherwise the reason they are refused (a write or fsync error).
+    var writeError: String? { get }
+}
+
+extension CommandLog {
+    public func append(db: Int, _ args: [[UInt8]]) {
+        Args.with(args) { append(db: db, args: $0) }
+    }
+}
+
+/// Counters INFO reports.
+public struct EngineStats {
+    public var totalCommands = 0
+    public var totalConnections = 0
+    public var rejectedConnections = 0
+    public var keyspaceHits = 0
+    public var keyspaceMisses = 0
+    public var expiredKeys = 0
+    public var expiredStalePercent = 0.0
+    public var totalNetInput = 0
+    public var totalNetOutput = 0
+    public var totalErrorReplies = 0
+    public init() {}
+}
+
+/// The keyspace and the command dispatcher. Not thread-safe by design: one event loop drives it, so commands
+/// form one ordered stream, which is what makes the log replayable.
+public final class Engine {
+    public var config: GodisConfiguration
+    public internal(set) var databases: [Database]
+    public let commands: CommandTable
+    public var logger: Logger
+    /// The log every write goes to; `nil` when `appendonly no`.
+    public var log: CommandLog?
+    /// True while the log is replayed: commands run without expiring keys or logging.
+    public var loading = false
+    public var stats = EngineStats()
+    /// Current time in Unix ms, refreshed before every command (Redis's cached `mstime`).
+    public internal(set) var now: Int64 = 0
+    public let startTime: Int64
+    public let runID: String
+    var clientsByID: [Int: ClientState] = [:]
+    var nextClientID = 1
+    /// Count of changes since start (Redis's `dirty`); a write command that changes nothing is not logged.
+    public internal(set) var dirty = 0
+    /// Set by a handler that logged its own effect form (e.g. SET EX → SET PXAT).
+    var propagated = false
+    /// Called by SHUTDOWN; the server owns the process lifecycle.
+    public var onShutdown: (() -> Void)?
+    /// Called after CONFIG SET changed the configuration (old, new), so the server can apply it.
+    public var onConfigChange: ((GodisConfiguration, GodisConfiguration) -> Void)?
+    /// Extra INFO sections from the server and storage layers (`persistence`, ...).
+    public var infoProviders: [String: () -> [(String, String)]] = [:]
+
+    public init(config: GodisConfiguration = GodisConfiguration(), logger: Logger = Logger(label: "godis.engine")) {
+        self.config = config
+        self.logger = logger
+        databases = (0..<config.databases).map { Database(index: $0) }
+        commands = CommandTable(Engine.commandTable)
+        startTime = Engine.clockMillis()
+        now = startTime
+        runID = (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+    }
+
+    public static func clockMillis() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    // MARK: Clients
+
+    public func registerClient(address: String, localAddress: String) -> ClientState {
+        let c = ClientState(
+            id: nextClientID, address: address, localAddress: localAddress,
+            authenticated: config.requirePass.isEmpty, now: Engine.clockMillis())
+        nextClientID += 1
+        clientsByID[c.id] = c
+        stats.totalConnections += 1
+        return c
+    }
+
+    public func unregisterClient(_ c: ClientState) {
+        clientsByID[c.id] = nil
+    }
+
+    public var clients: [ClientState] { clientsByID.values.sorted { $0.id < $1.id } }
+
+    // MARK: Dispatch
+
+    /// Executes one command and appends exactly one reply (or none, for SHUTDOWN) to `reply`.
+    public func execute(_ args: Args, client: ClientState, reply: inout ReplyWriter) {
+        guard let found = commands.lookup(args[0]) else {
+            reply.error(RedisError.unknownCommand(args.string(0), args: Engine.argsPreview(args)).reply)
+            stats.totalErrorReplies += 1
+            return
+        }
+        var command = found
+        if !command.subcommands.isEmpty {
+            guard args.count >= 2 else {
+                fail(.wrongArity(command.name), &reply)
+                return
+            }
+            guard let sub = command.subcommands.first(where: { args.matches(1, lowercased: $0.shortName) }) else {
+                fail(.message("ERR unknown subcommand '\(args.string(1))'. Try \(command.name.uppercased()) HELP."), &reply)
+                return
+            }
+            command = sub
+        }
+        guard command.arityMatches(args.count) else {
+            fail(.wrongArity(command.name), &reply)
+            return
+        }
+        if !client.authenticated && !command.flags.contains(.noauth) {
+            fail(.noAuth, &reply)
+            return
+        }
+        if command.isWrite, let error = log?.writeError {
+            fail(.misconf(error), &reply)
+            return
+        }
+        now = Engine.clockMillis()
+        stats.totalCommands += 1
+        client.lastCommand = command.name
+        let dirtyBefore = dirty
+        propagated = false
+        do {
+            try command.handler!(self, client, args, &reply)
+        } catch let e as RedisError {
+            fail(e, &reply)
+        } catch {
+            fail(.message("ERR \(error)"), &reply)
+        }
+        if command.isWrite && dirty != dirtyBefore && !propagated {
+            propagate(db: client.db, args)
+        }
+    }
+
+    @inline(__always)
+    func fail(_ e: RedisError, _ reply: inout ReplyWriter) {
+        stats.totalErrorReplies += 1
+        reply.error(e.reply)
+    }
+
+    /// Replays one command from the log: no auth, no reply kept, no logging, no expiry on access.
+    public func replay(_ args: Args, client: ClientState) throws {
+        var sink = ReplyWriter(capacity: 64)
+        execute(args, client: client, reply: &sink)
+        if sink.bytes.first == UInt8(ascii: "-") {
+            let text = String(decoding: sink.bytes.dropFirst().dropLast(2), as: UTF8.self)
+            throw RedisError.message(text)
+        }
+    }
+
+    static func argsPreview(_ args: Args) -> String {
+        var s = ""
+        for i in 1..<args.count {
+            var a = args.string(i)
+            if a.count > 128 { a = String(a.prefix(128)) }
+            s += "'\(a)' "
+            if s.count > 128 { break }
+        }
+        return s
+    }
+
+    // MARK: Keyspace access
+
+    @inline(__always)
+    func db(_ c: ClientState) -> Database { databases[c.db] }
+
+    /// Finds a live key (expiring it lazily), for commands that read.
+    @inline(__always)
+    func lookupRead(_ db: Database, _ key: UnsafeRawBufferPointer) -> Int? {
+        let idx = lookup(db, key)
+        if idx == nil { stats.keyspaceMisses += 1 } else { stats.keyspaceHits += 1 }
+        return idx
+    }
+
+    /// Finds a live key, expiring it lazily if its TTL passed.
+    @inline(__always)
+    func lookup(_ db: Database, _ key: UnsafeRawBufferPointer) -> Int? {
+        guard let idx = db.find(key) else { return nil }
+        let at = db.table[idx].value.expireAt
+        if at != 0 && at <= now && !loading {
+            expire(db, idx)
+            return nil
+        }
+        return idx
+    }
+
+    func expire(_ db: Database, _ idx: Int) {
+        let key = db.table[idx].key
+        db.remove(at: idx)
+        stats.expiredKeys += 1
+        propagateSynthesized(db: db.index, [Array("DEL".utf8), key])
+    }
+
+    /// Logs a command in the exact form the handler chose (its effect form).
+    func propagateSynthesized(db: Int, _ args: [[UInt8]]) {
+        guard !loading, let log else { return }
+        Args.with(args) { log.append(db: db, args: $0) }
+    }
+
+    @inline(__always)
+    func propagate(db: Int, _ args: Args) {
+        guard !loading, let log else { return }
+        log.append(db: db, args: args)
+    }
+
+    /// Records that the handler logged its own effect form.
+    func propagateInstead(db: Int, _ args: [[UInt8]]) {
+        propagated = true
+        propagateSynthesized(db: db, args)
+    }
+
+    /// Sets `key` to a string value, keeping or dropping its TTL.
+    @inline(__always)
+    func setString(_ db: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, keepTTL: Bool = false,
+        existing: Int? = nil) -> Int
+    {
+        if let idx = existing ?? db.find(key) {
+            db.overwriteString(at: idx, with: value)
+            if !keepTTL && db.table[idx].value.expireAt != 0 { db.setExpire(at: idx, 0) }
+            return idx
+        }
+        db.insert(Array(key), value: .string(Array(value)))
+        return db.table.count - 1
+    }
+
+    // MARK: Active expiry
+
+    /// Redis's active expiry cycle: sample keys with a TTL, delete the expired ones, repeat while more than a
+    /// quarter of a sample was expired, within `budgetMicros`.
+    public func activeExpireCycle(budgetMicros: Int64 = 25_000) {
+        guard !loading else { return }
+        now = Engine.clockMillis()
+        let start = Engine.clockMicros()
+        var sampled = 0, expired = 0
+        for db in databases where db.expiresCount > 0 {
+            var iterations = 0
+            while db.expiresCount > 0 {
+                iterations += 1
+                var found = 0
+                let samples = min(20, db.expiresCount)
+                for _ in 0..<samples {
+                    guard let v = db.volatile.randomIndex() else { break }
+                    let key = db.volatile[v].key
+                    guard let idx = key.withUnsafeBytes({ db.find($0) }) else { continue }
+                    sampled += 1
+                    if db.table[idx].value.expireAt <= now {
+                        expire(db, idx)
+                        found += 1
+                    }
+                }
+                expired += found
+                if found * 4 < samples { break }
+                if iterations % 16 == 0 && Engine.clockMicros() - start > budgetMicros { return }
+            }
+        }
+        if sampled > 0 {
+            stats.expiredStalePercent = Double(expired) / Double(sampled) * 100
+        }
+    }
+
+    static func clockMicros() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+
+    public var keyCount: Int { databases.reduce(0) { $0 + $1.count } }
+}
+

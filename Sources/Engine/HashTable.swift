@@ -1,0 +1,148 @@
+/// The keyspace's hash table: entries stored densely, chained through 32-bit bucket heads.
+///
+/// Why not `Dictionary`: SCAN needs Redis's bucket cursor (reverse-binary increments, which survive growth and
+/// shrinking between calls), RANDOMKEY and the expiry cycle need O(1) random sampling, and lookups must run on a
+/// borrowed byte range (the request buffer) without building a key. Entries keep their hash, so growing only
+/// re-links chains and never rehashes a key.
+struct HashTable<Value> {
+    struct Entry {
+        var key: [UInt8]
+        var value: Value
+        var hash: UInt64
+        var next: Int32
+    }
+
+    private(set) var entries: ContiguousArray<Entry> = []
+    private var buckets: [Int32] = Array(repeating: -1, count: 4)
+    private var mask: Int = 3
+
+    var count: Int { entries.count }
+    var bucketCount: Int { buckets.count }
+
+    @inline(__always)
+    static func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        var h = Hasher()
+        h.combine(bytes: key)
+        return UInt64(bitPattern: Int64(h.finalize()))
+    }
+
+    @inline(__always)
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
+        var i = buckets[Int(truncatingIfNeeded: hash) & mask]
+        while i >= 0 {
+            let idx = Int(i)
+            if entries[idx].hash == hash && HashTable.equal(entries[idx].key, key) { return idx }
+            i = entries[idx].next
+        }
+        return nil
+    }
+
+    @inline(__always)
+    static func equal(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
+        a.withUnsafeBytes { p in
+            p.count == b.count && (p.count == 0 || memcmp(p.baseAddress!, b.baseAddress!, p.count) == 0)
+        }
+    }
+
+    /// Adds a key that is not present; returns its entry index.
+    @discardableResult
+    mutating func insert(key: [UInt8], hash: UInt64, value: Value) -> Int {
+        if entries.count >= buckets.count { resize(to: buckets.count * 2) }
+        let b = Int(truncatingIfNeeded: hash) & mask
+        let idx = entries.count
+        entries.append(Entry(key: key, value: value, hash: hash, next: buckets[b]))
+        buckets[b] = Int32(idx)
+        return idx
+    }
+
+    /// Removes entry `idx` and returns it. The last entry moves into its place.
+    @discardableResult
+    mutating func remove(at idx: Int) -> Entry {
+        unlink(idx)
+        let last = entries.count - 1
+        if idx != last {
+            // Point whatever referenced `last` at `idx`.
+            let b = Int(truncatingIfNeeded: entries[last].hash) & mask
+            if buckets[b] == Int32(last) {
+                buckets[b] = Int32(idx)
+            } else {
+                var i = Int(buckets[b])
+                while entries[i].next != Int32(last) { i = Int(entries[i].next) }
+                entries[i].next = Int32(idx)
+            }
+            entries.swapAt(idx, last)
+        }
+        let removed = entries.removeLast()
+        if entries.count > 16 && entries.count * 8 < buckets.count { resize(to: buckets.count / 2) }
+        return removed
+    }
+
+    private mutating func unlink(_ idx: Int) {
+        let b = Int(truncatingIfNeeded: entries[idx].hash) & mask
+        if buckets[b] == Int32(idx) {
+            buckets[b] = entries[idx].next
+            return
+        }
+        var i = Int(buckets[b])
+        while entries[i].next != Int32(idx) { i = Int(entries[i].next) }
+        entries[i].next = entries[idx].next
+    }
+
+    mutating func removeAll() {
+        entries = []
+        buckets = Array(repeating: -1, count: 4)
+        mask = 3
+    }
+
+    private mutating func resize(to newCount: Int) {
+        buckets = Array(repeating: -1, count: newCount)
+        mask = newCount - 1
+        for i in entries.indices {
+            let b = Int(truncatingIfNeeded: entries[i].hash) & mask
+            entries[i].next = buckets[b]
+            buckets[b] = Int32(i)
+        }
+    }
+
+    subscript(idx: Int) -> Entry {
+        get { entries[idx] }
+        _modify { yield &entries[idx] }
+    }
+
+    /// Visits the entries of the bucket at `cursor` and returns the next cursor (0 when done), with Redis's
+    /// reverse-binary increment so that a key present for the whole scan is returned at least once even if the
+    /// table grows or shrinks between calls.
+    func scan(cursor: UInt64, _ visit: (Int) -> Void) -> UInt64 {
+        let m = UInt64(mask)
+        var i = buckets[Int(cursor & m)]
+        while i >= 0 {
+            visit(Int(i))
+            i = entries[Int(i)].next
+        }
+        var v = cursor | ~m
+        v = v.bitReversed
+        v &+= 1
+        v = v.bitReversed
+        return v
+    }
+
+    func randomIndex() -> Int? {
+        entries.isEmpty ? nil : Int.random(in: 0..<entries.count)
+    }
+}
+
+extension UInt64 {
+    var bitReversed: UInt64 {
+        var v = self
+        v = ((v >> 1) & 0x5555_5555_5555_5555) | ((v & 0x5555_5555_5555_5555) << 1)
+        v = ((v >> 2) & 0x3333_3333_3333_3333) | ((v & 0x3333_3333_3333_3333) << 2)
+        v = ((v >> 4) & 0x0F0F_0F0F_0F0F_0F0F) | ((v & 0x0F0F_0F0F_0F0F_0F0F) << 4)
+        return v.byteSwapped
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,168 @@
+import Engine
+import NIOCore
+import RESP
+
+/// One client connection: bytes in, replies out. Parses requests in place from the read buffer, runs them on the
+/// engine, and sends all replies of one read with one write and one flush.
+///
+/// Everything runs on the single event loop that owns the engine, so the handler needs no locks.
+final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let server: GodisServer
+    private var parser: RequestParser
+    private var reply = ReplyWriter()
+    /// Bytes of an incomplete request carried over to the next read.
+    private var pending: ByteBuffer?
+    private var client: ClientState!
+    private var context: ChannelHandlerContext?
+    /// Replies held until the log has written (and, under `appendfsync always`, synced) the writes they answer.
+    private var held: ByteBuffer?
+    private var heldUntil: UInt64 = 0
+    private var closing = false
+    /// True while this connection waits in the server's after-log-write list.
+    var awaitingLogWrite = false
+
+    init(server: GodisServer) {
+        self.server = server
+        parser = RequestParser(limits: RESPLimits(maxBulkLength: server.engine.config.protoMaxBulkLen))
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.context = context
+        let remote = context.channel.remoteAddress.map(Self.describe) ?? "?"
+        let local = context.channel.localAddress.map(Self.describe) ?? "?"
+        client = server.engine.registerClient(address: remote, localAddress: local)
+        client.connection = self
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let client { server.engine.unregisterClient(client) }
+        server.connectionClosed(self)
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    static func describe(_ a: SocketAddress) -> String {
+        "\(a.ipAddress ?? "?"):\(a.port ?? 0)"
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var input = unwrapInboundIn(data)
+        if closing { return }
+        server.engine.stats.totalNetInput += input.readableBytes
+        if var carried = pending {
+            pending = nil
+            carried.writeBuffer(&input)
+            process(&carried)
+            if carried.readableBytes > 0 { pending = carried }
+        } else {
+            process(&input)
+            if input.readableBytes > 0 { pending = input }
+        }
+        if let p = pending, p.readableBytes > server.engine.config.clientQueryBufferLimit {
+            server.logger.warning("Closing client that reached max query buffer length", metadata: ["addr": "\(client.address)"])
+            closing = true
+            pending = nil
+            flushReplies(context: context)
+        }
+    }
+
+    /// Executes every complete request in `buffer` and consumes its bytes.
+    private func process(_ buffer: inout ByteBuffer) {
+        let engine = server.engine
+        let consumed = buffer.withUnsafeReadableBytes { bytes -> Int in
+            var pos = 0
+            while pos < bytes.count && !closing {
+                switch parser.parse(bytes, from: pos) {
+                case .incomplete:
+                    return pos
+                case .empty(let end):
+                    pos = end
+                case .command(let end, let inline):
+                    if inline {
+                        parser.inlineStorage.withUnsafeBytes { storage in
+                            engine.execute(Args(buffer: storage, spans: parser.spans), client: client, reply: &reply)
+                        }
+                    } else {
+                        engine.execute(Args(buffer: bytes, spans: parser.spans), client: client, reply: &reply)
+                    }
+                    pos = end
+                    if client.closeAfterReply { closing = true }
+                case .error(let error):
+                    reply.error("ERR " + error.message)
+                    server.logger.debug("Protocol error from client", metadata: ["addr": "\(client.address)", "error": "\(error.message)"])
+                    closing = true
+                    return bytes.count
+                }
+            }
+            return pos
+        }
+        buffer.moveReaderIndex(forwardBy: consumed)
+        if reply.protocolVersion != client.protocolVersion { reply.protocolVersion = client.protocolVersion }
+        client.lastInteraction = engine.now
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if server.logHasPending {
+            // Writes of this read must reach the log before their replies leave (see GodisServer.afterLogWrite).
+            server.awaitLogWrite(self)
+        } else {
+            flushReplies(context: context)
+        }
+    }
+
+    /// Sends what is queued, unless it must wait for durability position `position`.
+    func flushReplies(context: ChannelHandlerContext, holdUntil position: UInt64 = 0) {
+        if !reply.bytes.isEmpty {
+            var out = held ?? context.channel.allocator.buffer(capacity: reply.bytes.count)
+            out.writeBytes(reply.bytes)
+            server.engine.stats.totalNetOutput += reply.bytes.count
+            reply.bytes.removeAll(keepingCapacity: true)
+            held = out
+        }
+        heldUntil = max(heldUntil, position)
+        if heldUntil > server.durablePosition { return }
+        if let out = held {
+            held = nil
+            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        }
+        if closing { context.close(promise: nil) }
+    }
+
+    /// Called by the server when the durable position advanced.
+    func durabilityAdvanced() {
+        guard let context, held != nil || closing else { return }
+        flushReplies(context: context)
+    }
+
+    func afterLogWrite(position: UInt64) {
+        awaitingLogWrite = false
+        guard let context else { return }
+        flushReplies(context: context, holdUntil: position)
+    }
+
+    var isWaitingForDurability: Bool { held != nil && heldUntil > server.durablePosition }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        server.logger.debug("Connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: ClientConnection
+
+    func push(_ bytes: [UInt8]) {
+        guard let context else { return }
+        var out = context.channel.allocator.buffer(capacity: bytes.count)
+        out.writeBytes(bytes)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+    }
+
+    func close() {
+        guard let context else { return }
+        closing = true
+        if held == nil { context.close(promise: nil) }
+    }
+}

@@ -1,0 +1,209 @@
+import Engine
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Storage
+
+/// The Godis server: the engine on one event loop, the log, and the listening sockets.
+///
+/// Lifecycle: `start()` loads the log and binds; `run()` (as a swift-service-lifecycle `Service`) serves until a
+/// graceful shutdown (SIGTERM/SIGINT or SHUTDOWN), then stops accepting, sends pending replies, closes
+/// connections, flushes and fsyncs the log, and returns.
+public final class GodisServer: Service, @unchecked Sendable {
+    public let engine: Engine
+    public let logger: Logger
+    public let configuration: GodisConfiguration
+    let group: MultiThreadedEventLoopGroup
+    let loop: EventLoop
+    private var listeners: [Channel] = []
+    private(set) var log: AppendLog?
+    private var awaitingLogWrite: [ConnectionHandler] = []
+    private var logWriteScheduled = false
+    private var connections: [ObjectIdentifier: ConnectionHandler] = [:]
+    private var expiryTask: RepeatedTask?
+    private var shutdownPromise: EventLoopPromise<Void>
+    private var stopped = false
+
+    /// The address actually bound (useful with port 0).
+    public private(set) var boundPorts: [Int] = []
+
+    public init(configuration: GodisConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        engine = Engine(config: configuration, logger: logger)
+        // One event loop: every command runs on it, in one order, which is the order of the log.
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        loop = group.next()
+        shutdownPromise = loop.makePromise()
+    }
+
+    var logHasPending: Bool { log?.hasPending ?? false }
+    var durablePosition: UInt64 { log?.acknowledgedSeq ?? .max }
+
+    // MARK: Start
+
+    /// Loads the data and binds the listening sockets.
+    public func start() throws {
+        logger.notice("oO0OoO0OoO0Oo Godis is starting oO0OoO0OoO0Oo")
+        logger.notice(
+            "Godis version=\(ServerInfo.version), bits=64, pid=\(ServerInfo.pid), just started (Redis \(ServerInfo.redisVersion) compatible)")
+        try loop.submit { try self.loadData() }.wait()
+        engine.onShutdown = { [unowned self] in self.initiateShutdown() }
+        engine.onConfigChange = { [unowned self] old, new in
+            if old.appendFsync != new.appendFsync { self.log?.fsyncPolicy = new.appendFsync }
+        }
+        engine.infoProviders["persistence"] = { [unowned self] in self.persistenceInfo() }
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 511)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 1024 * 1024))
+            .childChannelInitializer { [unowned self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = ConnectionHandler(server: self)
+                    self.connections[ObjectIdentifier(handler)] = handler
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+        for address in configuration.bind {
+            let channel = try bootstrap.bind(host: address, port: configuration.port).wait()
+            listeners.append(channel)
+            boundPorts.append(channel.localAddress?.port ?? configuration.port)
+        }
+        let interval = TimeAmount.milliseconds(Int64(1000 / max(1, configuration.hz)))
+        expiryTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [unowned self] _ in
+            self.engine.activeExpireCycle(budgetMicros: 25_000 / Int64(max(1, self.configuration.hz / 10)))
+            self.writeLogIfNeeded()
+        }
+        logger.notice("Ready to accept connections tcp", metadata: ["port": "\(boundPorts.first ?? 0)"])
+    }
+
+    private func loadData() throws {
+        guard configuration.appendOnly else { return }
+        let dir = configuration.dir + "/" + configuration.appendDirName
+        let started = Engine.clockMillis()
+        engine.loading = true
+        defer { engine.loading = false }
+        let (log, loaded) = try AppendLog.open(
+            directory: dir, prefix: configuration.appendFilename, policy: configuration.appendFsync,
+            allowTruncatedTail: configuration.aofLoadTruncated, logger: logger, now: started)
+        let client = ClientState(id: 0, address: "aof", localAddress: "", authenticated: true, now: started)
+        var replayed = 0
+        try loaded.forEachCommand(directory: dir) { db, buffer, spans in
+            client.db = db
+            try engine.replay(Args(buffer: buffer, spans: spans), client: client)
+            replayed += 1
+            if replayed % 1_000_000 == 0 { logger.notice("Loading the log: \(replayed) commands replayed") }
+        }
+        let seconds = Double(Engine.clockMillis() - started) / 1000
+        if loaded.lastSeq > 0 {
+            logger.notice(
+                "DB loaded from append only file: \(seconds) seconds (\(replayed) commands, \(engine.keyCount) keys, \(loaded.totalBytes) bytes)")
+        }
+        log.onAdvance = { [loop, weak self] in loop.execute { self?.durabilityAdvanced() } }
+        log.start()
+        self.log = log
+        engine.log = log
+    }
+
+    // MARK: Log writes and held replies
+
+    /// A connection produced replies to writes: they leave after this tick's log write.
+    func awaitLogWrite(_ handler: ConnectionHandler) {
+        if !handler.awaitingLogWrite {
+            handler.awaitingLogWrite = true
+            awaitingLogWrite.append(handler)
+        }
+        if !logWriteScheduled {
+            logWriteScheduled = true
+            // Runs after this loop iteration's I/O events: one write for all connections of the tick.
+            loop.execute { [unowned self] in self.writeLogIfNeeded() }
+        }
+    }
+
+    func writeLogIfNeeded() {
+        logWriteScheduled = false
+        guard let log else { return }
+        let position = log.flush(now: Engine.clockMillis())
+        let waiting = awaitingLogWrite
+        awaitingLogWrite.removeAll(keepingCapacity: true)
+        for h in waiting { h.afterLogWrite(position: position) }
+    }
+
+    private func durabilityAdvanced() {
+        for h in connections.values where h.isWaitingForDurability { h.durabilityAdvanced() }
+    }
+
+    func connectionClosed(_ handler: ConnectionHandler) {
+        connections[ObjectIdentifier(handler)] = nil
+    }
+
+    private func persistenceInfo() -> [(String, String)] {
+        guard let log else {
+            return [("aof_enabled", "0"), ("aof_rewrite_in_progress", "0"), ("aof_rewrite_scheduled", "0"),
+                ("aof_last_rewrite_time_sec", "-1"), ("aof_current_rewrite_time_sec", "-1"),
+                ("aof_last_bgrewrite_status", "ok"), ("aof_rewrites", "0"), ("aof_last_write_status", "ok")]
+        }
+        let s = log.status
+        return [
+            ("aof_enabled", "1"), ("aof_rewrite_in_progress", "0"), ("aof_rewrite_scheduled", "0"),
+            ("aof_last_rewrite_time_sec", "-1"), ("aof_current_rewrite_time_sec", "-1"),
+            ("aof_last_bgrewrite_status", "ok"), ("aof_rewrites", "0"),
+            ("aof_last_write_status", s.failure == nil ? "ok" : "err"),
+            ("aof_last_cow_size", "0"), ("aof_current_size", String(s.writtenSize)),
+            ("aof_base_size", "0"), ("aof_pending_rewrite", "0"), ("aof_buffer_length", "0"),
+            ("aof_pending_bio_fsync", s.writtenSeq > s.syncedSeq ? "1" : "0"), ("aof_delayed_fsync", String(log.delayedFsyncs)),
+            ("godis_aof_fsync_policy", log.fsyncPolicy.rawValue), ("godis_aof_written_seq", String(s.writtenSeq)),
+            ("godis_aof_synced_seq", String(s.syncedSeq)), ("godis_aof_fsyncs", String(log.fsyncCount)),
+            ("godis_aof_segment", log.segmentName),
+        ]
+    }
+
+    // MARK: Run and stop
+
+    public func run() async throws {
+        try start()
+        try await withGracefulShutdownHandler {
+            try await shutdownPromise.futureResult.get()
+        } onGracefulShutdown: {
+            self.initiateShutdown()
+        }
+        try await group.shutdownGracefully()
+    }
+
+    /// Stops accepting, sends pending replies, closes connections, flushes and fsyncs the log.
+    public func initiateShutdown() {
+        loop.execute { [self] in
+            guard !stopped else { return }
+            stopped = true
+            logger.warning("Received shutdown request, scheduling shutdown...")
+            expiryTask?.cancel()
+            let closeListeners = listeners.map { $0.close() }
+            EventLoopFuture.andAllComplete(closeListeners, on: loop).whenComplete { [self] _ in
+                writeLogIfNeeded()
+                if let log {
+                    logger.notice("Calling fsync() on the AOF file.")
+                    log.close(now: Engine.clockMillis())
+                }
+                for h in connections.values { h.durabilityAdvanced() }
+                for h in connections.values { h.close() }
+                logger.warning("Godis is now ready to exit, bye bye...")
+                shutdownPromise.succeed(())
+            }
+        }
+    }
+}
+
+/// Process facts for log lines.
+enum ServerInfo {
+    static let version = "0.1.0"
+    static let redisVersion = "7.0.15"
+    static var pid: Int32 { getpid() }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

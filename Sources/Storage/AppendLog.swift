@@ -1,0 +1,331 @@
+import Foundation
+import Logging
+import RESP
+
+/// The log writer: batches the commands of one event-loop tick, writes them with one `write`, and makes them
+/// durable according to `appendfsync`. See docs/FORMAT.md, "Durability".
+///
+/// Threads: `append`, `flush` and `hasPending` belong to the one thread that runs commands. A sync thread does
+/// the fsyncs and the retries after a failure; `acknowledgedSeq` and `writeError` may be read from any thread.
+public final class AppendLog {
+    public let directory: String
+    public let fileSystem: FileSystem
+    public private(set) var segmentName: String
+    private let logger: Logger
+    private var file: WritableFile
+
+    // Owned by the command thread.
+    private var payload = ReplyWriter(capacity: 64 * 1024)
+    private var pendingCount = 0
+    private var pendingFirstSeq: UInt64
+    private var batchDB = 0
+    private var selectedDB = -1
+    private var nextSeq: UInt64
+
+    // Shared with the sync thread, under `lock`.
+    private let lock = NSCondition()
+    private var policy: FsyncPolicy
+    private var writtenSeq: UInt64
+    private var writtenSize: Int
+    private var syncedSeq: UInt64
+    private var syncedSize: Int
+    /// Batches written but not yet known to be durable, kept to rewrite them after a failure.
+    private var unsynced: [(lastSeq: UInt64, bytes: [UInt8])] = []
+    /// Batches formed while the file is failing; written by the retry.
+    private var retryQueue: [(lastSeq: UInt64, bytes: [UInt8])] = []
+    private var failure: String?
+    private var lastFsync: Int64 = 0
+    private var stopping = false
+    private var syncThread: Thread?
+    private var syncThreadDone = false
+
+    /// Called on the sync thread whenever `acknowledgedSeq` advances or a failure clears.
+    public var onAdvance: (@Sendable () -> Void)?
+
+    /// Counters for INFO.
+    public private(set) var fsyncCount = 0
+    public private(set) var delayedFsyncs = 0
+
+    init(directory: String, segment: LoadedSegment, lastSeq: UInt64, policy: FsyncPolicy, fileSystem: FileSystem,
+        logger: Logger) throws
+    {
+        self.directory = directory
+        self.fileSystem = fileSystem
+        self.logger = logger
+        self.policy = policy
+        segmentName = segment.entry.name
+        file = try fileSystem.openForAppend(directory + "/" + segment.entry.name)
+        nextSeq = lastSeq + 1
+        pendingFirstSeq = nextSeq
+        writtenSeq = lastSeq
+        syncedSeq = lastSeq
+        writtenSize = segment.scan.validLength
+        syncedSize = segment.scan.validLength
+    }
+
+    /// Loads the log in `directory` (creating it if new) and opens its last segment for appending.
+    public static func open(
+        directory: String, prefix: String = "appendonly.aof", policy: FsyncPolicy, allowTruncatedTail: Bool = true,
+        fileSystem: FileSystem = PosixFileSystem(), logger: Logger = Logger(label: "godis.storage"),
+        now: Int64
+    ) throws -> (AppendLog, LoadedLog) {
+        let loaded = try LogLoader.load(
+            directory: directory, prefix: prefix, fileSystem: fileSystem, allowTruncatedTail: allowTruncatedTail,
+            logger: logger, now: now)
+        let last = loaded.segments.last { $0.entry.type == .incr }!
+        let log = try AppendLog(
+            directory: directory, segment: last, lastSeq: loaded.lastSeq, policy: policy, fileSystem: fileSystem,
+            logger: logger)
+        return (log, loaded)
+    }
+
+    /// Starts the sync thread (not needed by tests that drive `syncNow()` themselves).
+    public func start() {
+        let t = Thread { [self] in self.syncLoop() }
+        t.name = "godis-fsync"
+        syncThread = t
+        t.start()
+    }
+
+    // MARK: Command thread
+
+    /// Appends one command (in effect form) for database `db` to the current batch.
+    @inline(__always)
+    public func append(db: Int, count: Int, argument: (Int) -> UnsafeRawBufferPointer) {
+        if pendingCount == 0 { batchDB = selectedDB < 0 ? db : selectedDB }
+        if db != selectedDB {
+            payload.arrayHeader(2)
+            payload.bulk("SELECT")
+            payload.bulkDecimal(db)
+            pendingCount += 1
+            selectedDB = db
+        }
+        payload.arrayHeader(count)
+        for i in 0..<count { payload.bulk(argument(i)) }
+        pendingCount += 1
+    }
+
+    public var hasPending: Bool { pendingCount > 0 }
+
+    /// Writes the pending batch with one `write`. Returns the sequence number a reply to these commands must wait
+    /// for (`acknowledgedSeq >= it`). Never blocks on fsync.
+    @discardableResult
+    public func flush(now: Int64) -> UInt64 {
+        guard pendingCount > 0 else { return nextSeq - 1 }
+        let first = pendingFirstSeq
+        let last = first + UInt64(pendingCount) - 1
+        var batch = BatchAnnotation.prefix(
+            firstSeq: first, count: pendingCount, length: payload.bytes.count, db: batchDB, timestamp: now)
+        var crc = batch.withUnsafeBytes { CRC32C.extend(0, $0) }
+        crc = payload.bytes.withUnsafeBytes { CRC32C.extend(crc, $0) }
+        batch.reserveCapacity(batch.count + 10 + payload.bytes.count)
+        batch.append(contentsOf: CRC32C.hex(crc).utf8)
+        batch.append(13)
+        batch.append(10)
+        batch.append(contentsOf: payload.bytes)
+        payload.bytes.removeAll(keepingCapacity: true)
+        nextSeq = last + 1
+        pendingFirstSeq = nextSeq
+        pendingCount = 0
+
+        lock.lock()
+        if failure != nil {
+            retryQueue.append((last, batch))
+            lock.unlock()
+            return last
+        }
+        lock.unlock()
+        do {
+            try batch.withUnsafeBytes { try file.write($0) }
+        } catch {
+            lock.lock()
+            failure = "\(error)"
+            retryQueue.append((last, batch))
+            lock.signal()
+            lock.unlock()
+            logger.warning("Error writing to the log: \(error). Writes are refused until it can be written again.")
+            return last
+        }
+        lock.lock()
+        writtenSeq = last
+        writtenSize += batch.count
+        if policy != .no { unsynced.append((last, batch)) }
+        if policy == .always { lock.signal() }
+        lock.unlock()
+        return last
+    }
+
+    // MARK: Any thread
+
+    /// The last sequence number whose reply may be sent: synced under `always`, written otherwise.
+    public var acknowledgedSeq: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return policy == .always ? syncedSeq : writtenSeq
+    }
+
+    /// Why writes are refused, or `nil`.
+    public var writeError: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return failure
+    }
+
+    public var fsyncPolicy: FsyncPolicy {
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return policy
+        }
+        set {
+            lock.lock()
+            policy = newValue
+            lock.signal()
+            lock.unlock()
+        }
+    }
+
+    public struct Status: Sendable {
+        public var writtenSeq: UInt64
+        public var syncedSeq: UInt64
+        public var writtenSize: Int
+        public var syncedSize: Int
+        public var failure: String?
+        public var lastFsync: Int64
+    }
+
+    public var status: Status {
+        lock.lock()
+        defer { lock.unlock() }
+        return Status(
+            writtenSeq: writtenSeq, syncedSeq: syncedSeq, writtenSize: writtenSize, syncedSize: syncedSize,
+            failure: failure, lastFsync: lastFsync)
+    }
+
+    // MARK: Sync thread
+
+    private func syncLoop() {
+        lock.lock()
+        while !stopping {
+            let wantSync = policy == .always && writtenSeq > syncedSeq
+            if failure == nil && !wantSync {
+                _ = lock.wait(until: Date(timeIntervalSinceNow: policy == .always ? 1 : 1))
+            }
+            if stopping { break }
+            let due =
+                failure != nil || (policy == .always && writtenSeq > syncedSeq)
+                || (policy == .everysec && writtenSeq > syncedSeq && Self.clock() - lastFsync >= 1000)
+            if !due { continue }
+            lock.unlock()
+            syncNow()
+            lock.lock()
+            if failure != nil && !stopping { _ = lock.wait(until: Date(timeIntervalSinceNow: 1)) }
+        }
+        syncThreadDone = true
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    static func clock() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// One sync step: fsync what was written, or, after a failure, rewrite every unsynced batch and fsync.
+    /// Returns true when everything written so far is durable.
+    @discardableResult
+    public func syncNow() -> Bool {
+        lock.lock()
+        if failure != nil {
+            lock.unlock()
+            return repair()
+        }
+        let target = writtenSeq
+        let targetSize = writtenSize
+        let needed = target > syncedSeq
+        lock.unlock()
+        guard needed else { return true }
+        let started = Self.clock()
+        do {
+            try file.sync()
+        } catch {
+            lock.lock()
+            failure = "\(error)"
+            lock.unlock()
+            logger.warning("fsync of the log failed: \(error). Writes are refused; the unsynced batches will be rewritten.")
+            return false
+        }
+        let took = Self.clock() - started
+        if took > 2000 {
+            logger.warning(
+                "Asynchronous AOF fsync is taking too long (disk is busy?). fsync took \(took) ms.")
+        }
+        lock.lock()
+        syncedSeq = target
+        syncedSize = targetSize
+        lastFsync = Self.clock()
+        fsyncCount += 1
+        if took > 2000 { delayedFsyncs += 1 }
+        unsynced.removeAll { $0.lastSeq <= target }
+        let callback = onAdvance
+        lock.unlock()
+        if policy == .always { callback?() }
+        return true
+    }
+
+    /// After a write or fsync error: reopen, cut back to the last synced length, rewrite every batch not known to
+    /// be durable, fsync. A failed fsync is never trusted on retry: the page cache may have dropped the pages.
+    private func repair() -> Bool {
+        lock.lock()
+        let base = syncedSize
+        let batches = unsynced + retryQueue
+        let taken = retryQueue.count
+        lock.unlock()
+        let path = directory + "/" + segmentName
+        do {
+            file.close()
+            file = try fileSystem.openForAppend(path)
+            try file.truncate(to: base)
+            var size = base
+            for b in batches {
+                try b.bytes.withUnsafeBytes { try file.write($0) }
+                size += b.bytes.count
+            }
+            try file.sync()
+            lock.lock()
+            let last = batches.last?.lastSeq ?? syncedSeq
+            syncedSeq = last
+            writtenSeq = last
+            syncedSize = size
+            writtenSize = size
+            unsynced.removeAll()
+            retryQueue.removeFirst(taken)
+            let more = !retryQueue.isEmpty
+            if !more { failure = nil }
+            fsyncCount += 1
+            lastFsync = Self.clock()
+            let callback = onAdvance
+            lock.unlock()
+            if more { return repair() }
+            logger.notice("The log is writable again; writes are accepted.")
+            callback?()
+            return true
+        } catch {
+            lock.lock()
+            failure = "\(error)"
+            lock.unlock()
+            logger.warning("Retrying the log write failed: \(error)")
+            return false
+        }
+    }
+
+    /// Flushes what is pending, fsyncs, stops the sync thread and closes the file.
+    public func close(now: Int64) {
+        flush(now: now)
+        lock.lock()
+        stopping = true
+        lock.broadcast()
+        while syncThread != nil && !syncThreadDone { lock.wait() }
+        lock.unlock()
+        var attempts = 0
+        while !syncNow() && attempts < 3 { attempts += 1 }
+        file.close()
+    }
+}

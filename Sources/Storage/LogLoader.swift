@@ -1,0 +1,193 @@
+import Logging
+import RESP
+
+/// How loading the log ended. See docs/FORMAT.md, "Recovery".
+public enum LoadOutcome: Equatable, Sendable {
+    case clean
+    /// The last segment ended in an interrupted write; it was cut at `validUpTo` (the cut bytes were saved).
+    case truncatedTail(file: String, validUpTo: Int, droppedBytes: Int, reason: String)
+    /// Damage that a crash cannot explain. Nothing was changed; the server must not start.
+    case corrupt(file: String, offset: Int, reason: String)
+}
+
+/// Loading refused: one message naming the file, the offset, the reason and the command that repairs it.
+public struct LogLoadError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    public let offset: Int
+    public let reason: String
+    public let directory: String
+
+    public var description: String {
+        "Bad log file \(file) at byte \(offset): \(reason). Nothing was changed. "
+            + "Run `godis-aof recover \(directory)` to see what a repair would drop, "
+            + "then `godis-aof recover --apply \(directory)`."
+    }
+}
+
+/// A segment read at startup.
+public struct LoadedSegment: Sendable {
+    public var entry: ManifestEntry
+    public var bytes: [UInt8]
+    public var scan: SegmentScan
+}
+
+/// Everything recovery found: the segments to replay, in order, and how loading ended.
+public struct LoadedLog: Sendable {
+    public var manifest: Manifest
+    public var segments: [LoadedSegment]
+    public var outcome: LoadOutcome
+    /// Sequence number of the last valid record (0 for an empty log).
+    public var lastSeq: UInt64
+    public var totalBytes: Int { segments.reduce(0) { $0 + $1.scan.validLength } }
+
+    /// Calls `body` with every logged command, in order: the database of its batch, the payload bytes and the
+    /// argument ranges. Throws `LogLoadError` if a checksummed payload does not parse (a writer bug).
+    public func forEachCommand(
+        directory: String, _ body: (_ db: Int, _ buffer: UnsafeRawBufferPointer, _ spans: [Range<Int>]) throws -> Void
+    ) throws {
+        var parser = RequestParser()
+        for segment in segments {
+            try segment.bytes.withUnsafeBytes { all in
+                for batch in segment.scan.batches {
+                    let payload = UnsafeRawBufferPointer(rebasing: all[batch.payload])
+                    var pos = 0
+                    var db = batch.annotation.db
+                    while pos < payload.count {
+                        switch parser.parse(payload, from: pos) {
+                        case .command(let end, false):
+                            try body(db, payload, parser.spans)
+                            if parser.spans.count == 2, Self.isSelect(payload, parser.spans[0]),
+                                let n = RESPScan.parseInt(payload, parser.spans[1].lowerBound, parser.spans[1].upperBound)
+                            {
+                                db = n
+                            }
+                            pos = end
+                        case .empty(let end):
+                            pos = end
+                        default:
+                            throw LogLoadError(
+                                file: segment.entry.name, offset: batch.payload.lowerBound + pos,
+                                reason: "batch \(batch.annotation.firstSeq) holds a payload that is not RESP commands",
+                                directory: directory)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static func isSelect(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> Bool {
+        guard r.count == 6 else { return false }
+        let word: [UInt8] = Array("select".utf8)
+        for i in 0..<6 where b[r.lowerBound + i] | 0x20 != word[i] { return false }
+        return true
+    }
+}
+
+/// Reads a log directory at startup: manifest, base, incremental segments; checks every checksum and sequence
+/// number; cuts a torn tail of the last segment when allowed (saving the cut bytes); refuses anything else.
+public enum LogLoader {
+    /// Loads `directory`. A missing or empty directory is a fresh log (and is created).
+    public static func load(
+        directory: String, prefix: String, fileSystem fs: FileSystem, allowTruncatedTail: Bool, logger: Logger,
+        now: Int64
+    ) throws -> LoadedLog {
+        let manifestPath = directory + "/" + LogFormat.manifestName(prefix: prefix)
+        if !fs.fileExists(manifestPath) {
+            let existing = (try? fs.listDirectory(directory)) ?? []
+            if existing.contains(where: { $0.hasPrefix(prefix) && $0.hasSuffix(".aof") }) {
+                throw LogLoadError(
+                    file: LogFormat.manifestName(prefix: prefix), offset: 0,
+                    reason: "the manifest is missing but segment files exist", directory: directory)
+            }
+            return try create(directory: directory, prefix: prefix, fileSystem: fs, now: now)
+        }
+        let manifestBytes: [UInt8]
+        do { manifestBytes = try fs.readFile(manifestPath) } catch {
+            throw LogLoadError(file: LogFormat.manifestName(prefix: prefix), offset: 0, reason: "\(error)", directory: directory)
+        }
+        let manifest: Manifest
+        do { manifest = try Manifest.parse(manifestBytes) } catch {
+            throw LogLoadError(file: LogFormat.manifestName(prefix: prefix), offset: 0, reason: "\(error)", directory: directory)
+        }
+        guard let lastIncr = manifest.incrementals.last else {
+            throw LogLoadError(
+                file: LogFormat.manifestName(prefix: prefix), offset: 0, reason: "the manifest lists no incremental segment",
+                directory: directory)
+        }
+        var segments: [LoadedSegment] = []
+        var outcome = LoadOutcome.clean
+        var expected: UInt64 = manifest.entries.first?.startSeq ?? 1
+        for entry in manifest.entries {
+            let path = directory + "/" + entry.name
+            let isLast = entry == lastIncr
+            func refuse(_ offset: Int, _ reason: String) -> LogLoadError {
+                LogLoadError(file: entry.name, offset: offset, reason: reason, directory: directory)
+            }
+            guard fs.fileExists(path) else { throw refuse(0, "segment listed in the manifest is missing") }
+            let bytes = try fs.readFile(path)
+            if entry.startSeq != expected {
+                throw refuse(0, "segment starts at record \(entry.startSeq), expected \(expected)")
+            }
+            var scan = SegmentReader.scan(bytes, expectFirstSeq: entry.startSeq)
+            if let damage = scan.damage {
+                switch damage {
+                case .tornTail(let offset, let reason) where isLast:
+                    guard allowTruncatedTail else {
+                        throw refuse(offset, "\(reason) (aof-load-truncated is off)")
+                    }
+                    let dropped = bytes.count - scan.validLength
+                    let side = path + ".torn-\(scan.validLength)"
+                    try fs.writeNewFile(side, Array(bytes[scan.validLength...]), directory: directory)
+                    try fs.truncateFile(path, to: scan.validLength)
+                    try fs.syncDirectory(directory)
+                    logger.warning(
+                        "Log tail cut: \(entry.name) truncated at byte \(scan.validLength), \(dropped) bytes dropped (\(reason)); the cut bytes are in \(side)"
+                    )
+                    outcome = .truncatedTail(file: entry.name, validUpTo: scan.validLength, droppedBytes: dropped, reason: reason)
+                    scan.damage = nil
+                case .tornTail(let offset, let reason):
+                    throw refuse(offset, "\(reason) in a segment that is not the last one")
+                case .corrupt(let offset, let reason):
+                    throw refuse(offset, reason)
+                }
+            }
+            let lastSeq = scan.batches.last.map { $0.annotation.lastSeq } ?? (entry.startSeq - 1)
+            if entry.isClosed {
+                if let size = entry.size, size != bytes.count {
+                    throw refuse(
+                        min(size, bytes.count),
+                        "segment is \(bytes.count) bytes, the manifest recorded \(size) (lost or extra bytes)")
+                }
+                if let end = entry.endSeq, end != lastSeq {
+                    throw refuse(bytes.count, "segment ends at record \(lastSeq), the manifest recorded \(end)")
+                }
+            }
+            expected = lastSeq + 1
+            segments.append(LoadedSegment(entry: entry, bytes: Array(bytes[..<scan.validLength]), scan: scan))
+        }
+        return LoadedLog(manifest: manifest, segments: segments, outcome: outcome, lastSeq: expected - 1)
+    }
+
+    /// Creates a fresh log: an empty base, the first incremental segment, the manifest.
+    static func create(directory: String, prefix: String, fileSystem fs: FileSystem, now: Int64) throws -> LoadedLog {
+        try fs.createDirectory(directory)
+        let baseName = LogFormat.baseName(prefix: prefix, number: 1)
+        let incrName = LogFormat.incrName(prefix: prefix, number: 1)
+        let baseBytes = SegmentHeader(type: .base, number: 1, createdAt: now).encoded()
+        let incrBytes = SegmentHeader(type: .incr, number: 1, createdAt: now).encoded()
+        try fs.writeNewFile(directory + "/" + baseName, baseBytes, directory: directory)
+        try fs.writeNewFile(directory + "/" + incrName, incrBytes, directory: directory)
+        let manifest = Manifest(entries: [
+            ManifestEntry(name: baseName, number: 1, type: .base, startSeq: 1, endSeq: 0, size: baseBytes.count),
+            ManifestEntry(name: incrName, number: 1, type: .incr, startSeq: 1),
+        ])
+        try fs.writeAtomically(
+            directory + "/" + LogFormat.manifestName(prefix: prefix), manifest.encoded(), directory: directory)
+        let segments = manifest.entries.map { e in
+            let bytes = e.type == .base ? baseBytes : incrBytes
+            return LoadedSegment(entry: e, bytes: bytes, scan: SegmentReader.scan(bytes))
+        }
+        return LoadedLog(manifest: manifest, segments: segments, outcome: .clean, lastSeq: 0)
+    }
+}

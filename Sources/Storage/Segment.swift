@@ -1,0 +1,250 @@
+/// Kind of a segment: the base (snapshot or rewrite output) or an incremental segment.
+public enum SegmentType: String, Sendable {
+    case base = "b"
+    case incr = "i"
+}
+
+/// The first line of every segment: `#GODIS-AOF <major> <type> <number> <created-ms> [k=v ...] <crc>\r\n`.
+public struct SegmentHeader: Equatable, Sendable {
+    public var version: Int
+    public var type: SegmentType
+    public var number: Int
+    public var createdAt: Int64
+    /// Optional `key=value` tokens (unknown ones are kept, and skipped).
+    public var options: [String: String]
+
+    public init(type: SegmentType, number: Int, createdAt: Int64, options: [String: String] = [:]) {
+        version = LogFormat.majorVersion
+        self.type = type
+        self.number = number
+        self.createdAt = createdAt
+        self.options = options
+    }
+
+    public func encoded() -> [UInt8] {
+        var line = "\(LogFormat.segmentMagic) \(version) \(type.rawValue) \(number) \(createdAt) "
+        for k in options.keys.sorted() { line += "\(k)=\(options[k]!) " }
+        var bytes = Array(line.utf8)
+        bytes += Array(CRC32C.hex(CRC32C.checksum(bytes)).utf8)
+        bytes += [13, 10]
+        return bytes
+    }
+}
+
+/// The line before each batch: `#B <first-seq> <count> <length> <db> <timestamp-ms> [k=v ...] <crc>\r\n`.
+public struct BatchAnnotation: Equatable, Sendable {
+    public var firstSeq: UInt64
+    public var count: Int
+    public var length: Int
+    public var db: Int
+    public var timestamp: Int64
+    public var crc: UInt32
+
+    public var lastSeq: UInt64 { firstSeq + UInt64(count) - 1 }
+
+    /// The annotation's bytes up to and including the space before the checksum (the part the CRC covers).
+    public static func prefix(firstSeq: UInt64, count: Int, length: Int, db: Int, timestamp: Int64) -> [UInt8] {
+        var w: [UInt8] = []
+        w.reserveCapacity(64)
+        w.append(contentsOf: "#B ".utf8)
+        appendDecimal(&w, Int(firstSeq)); w.append(32)
+        appendDecimal(&w, count); w.append(32)
+        appendDecimal(&w, length); w.append(32)
+        appendDecimal(&w, db); w.append(32)
+        appendDecimal(&w, Int(timestamp)); w.append(32)
+        return w
+    }
+
+    static func appendDecimal(_ w: inout [UInt8], _ v: Int) {
+        if v == 0 {
+            w.append(48)
+            return
+        }
+        var digits: [UInt8] = []
+        var n = v
+        while n > 0 {
+            digits.append(UInt8(n % 10) + 48)
+            n /= 10
+        }
+        w.append(contentsOf: digits.reversed())
+    }
+}
+
+/// Why a segment stopped being readable at some offset.
+public enum SegmentDamage: Equatable, Sendable {
+    /// The bytes from `offset` look like an interrupted write at the end of the file.
+    case tornTail(offset: Int, reason: String)
+    /// The bytes at `offset` are damaged and followed by more data: corruption, not a crash.
+    case corrupt(offset: Int, reason: String)
+
+    public var offset: Int {
+        switch self {
+        case .tornTail(let o, _), .corrupt(let o, _): return o
+        }
+    }
+
+    public var reason: String {
+        switch self {
+        case .tornTail(_, let r), .corrupt(_, let r): return r
+        }
+    }
+}
+
+/// One batch found in a segment: its annotation and where its payload lies in the file.
+public struct BatchLocation: Equatable, Sendable {
+    public var annotation: BatchAnnotation
+    /// Offset of the annotation's `#`.
+    public var offset: Int
+    public var payload: Range<Int>
+    public var end: Int { payload.upperBound }
+}
+
+/// The result of scanning one segment file's bytes.
+public struct SegmentScan: Sendable {
+    public var header: SegmentHeader?
+    public var batches: [BatchLocation] = []
+    /// End of the last valid batch (or of the header): the length of the valid prefix.
+    public var validLength = 0
+    public var damage: SegmentDamage?
+}
+
+/// Parses segment bytes. Pure: no I/O, so the recovery code, the tools and the tests share it.
+public enum SegmentReader {
+    public static func scan(_ bytes: [UInt8], expectFirstSeq: UInt64? = nil) -> SegmentScan {
+        bytes.withUnsafeBytes { scan($0, expectFirstSeq: expectFirstSeq) }
+    }
+
+    static func line(_ b: UnsafeRawBufferPointer, from: Int) -> Range<Int>? {
+        let stop = min(b.count, from + LogFormat.maxAnnotationLength)
+        var i = from
+        while i + 1 < stop {
+            if b[i] == 13 && b[i + 1] == 10 { return from..<i }
+            i += 1
+        }
+        return nil
+    }
+
+    static func allZero(_ b: UnsafeRawBufferPointer, from: Int) -> Bool {
+        for i in from..<b.count where b[i] != 0 { return false }
+        return true
+    }
+
+    static func tokens(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> [Substring] {
+        String(decoding: UnsafeRawBufferPointer(rebasing: b[r]), as: UTF8.self).split(
+            separator: " ", omittingEmptySubsequences: false)
+    }
+
+    /// Validates a line's trailing checksum token: CRC32C of everything before it.
+    static func lineChecksumOK(_ b: UnsafeRawBufferPointer, _ r: Range<Int>, crcToken: Substring) -> Bool {
+        guard crcToken.count == 8, let stored = UInt32(crcToken, radix: 16) else { return false }
+        let covered = r.lowerBound..<(r.upperBound - 8)
+        return CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: b[covered])) == stored
+    }
+
+    public enum HeaderError: Error, Equatable {
+        case notGodis
+        case newerVersion(Int)
+        case malformed(String)
+    }
+
+    static func parseHeader(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> Result<SegmentHeader, HeaderError> {
+        let t = tokens(b, r)
+        guard t.first == Substring(LogFormat.segmentMagic) else { return .failure(.notGodis) }
+        guard t.count >= 6, let version = Int(t[1]) else { return .failure(.malformed("header has too few fields")) }
+        guard lineChecksumOK(b, r, crcToken: t[t.count - 1]) else { return .failure(.malformed("header checksum mismatch")) }
+        guard version <= LogFormat.majorVersion else { return .failure(.newerVersion(version)) }
+        guard let type = SegmentType(rawValue: String(t[2])), let number = Int(t[3]), let created = Int64(t[4]) else {
+            return .failure(.malformed("header fields do not parse"))
+        }
+        var h = SegmentHeader(type: type, number: number, createdAt: created)
+        h.version = version
+        for token in t[5..<(t.count - 1)] {
+            let kv = token.split(separator: "=", maxSplits: 1)
+            if kv.count == 2 { h.options[String(kv[0])] = String(kv[1]) }
+        }
+        return .success(h)
+    }
+
+    /// Parses the annotation line at `r`; `nil` if it is not a well-formed annotation.
+    static func parseAnnotation(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> BatchAnnotation? {
+        let t = tokens(b, r)
+        guard t.count >= 7, t[0] == "#B", let seq = UInt64(t[1]), let count = Int(t[2]), let length = Int(t[3]),
+            let db = Int(t[4]), let ts = Int64(t[5]), t[t.count - 1].count == 8,
+            let crc = UInt32(t[t.count - 1], radix: 16), count > 0, length >= 0, db >= 0
+        else { return nil }
+        return BatchAnnotation(firstSeq: seq, count: count, length: length, db: db, timestamp: ts, crc: crc)
+    }
+
+    public static func scan(_ b: UnsafeRawBufferPointer, expectFirstSeq: UInt64? = nil) -> SegmentScan {
+        var result = SegmentScan()
+        guard b.count > 0 else {
+            result.damage = .tornTail(offset: 0, reason: "empty file (no header)")
+            return result
+        }
+        guard let headerLine = line(b, from: 0) else {
+            result.damage =
+                allZero(b, from: 0) || b.count < LogFormat.maxAnnotationLength
+                ? .tornTail(offset: 0, reason: "incomplete header line")
+                : .corrupt(offset: 0, reason: "no header line")
+            return result
+        }
+        switch parseHeader(b, headerLine) {
+        case .success(let h): result.header = h
+        case .failure(.notGodis):
+            result.damage = .corrupt(offset: 0, reason: "not a Godis segment (no \(LogFormat.segmentMagic) header)")
+            return result
+        case .failure(.newerVersion(let v)):
+            result.damage = .corrupt(
+                offset: 0,
+                reason: "written by log format \(v), this build reads format \(LogFormat.majorVersion); upgrade Godis")
+            return result
+        case .failure(.malformed(let why)):
+            result.damage = .corrupt(offset: 0, reason: why)
+            return result
+        }
+        var pos = headerLine.upperBound + 2
+        result.validLength = pos
+        var nextSeq = expectFirstSeq
+        while pos < b.count {
+            if b[pos] == 0 && allZero(b, from: pos) {
+                result.damage = .tornTail(offset: pos, reason: "zero-filled tail of \(b.count - pos) bytes")
+                return result
+            }
+            guard let annLine = line(b, from: pos) else {
+                let incomplete = b.count - pos < LogFormat.maxAnnotationLength
+                result.damage =
+                    incomplete
+                    ? .tornTail(offset: pos, reason: "incomplete batch annotation")
+                    : .corrupt(offset: pos, reason: "expected a batch annotation")
+                return result
+            }
+            guard let ann = parseAnnotation(b, annLine) else {
+                result.damage = .corrupt(offset: pos, reason: "malformed batch annotation")
+                return result
+            }
+            let payloadStart = annLine.upperBound + 2
+            let payloadEnd = payloadStart + ann.length
+            if payloadEnd > b.count {
+                result.damage = .tornTail(
+                    offset: pos, reason: "batch \(ann.firstSeq) needs \(ann.length) payload bytes, \(b.count - payloadStart) present")
+                return result
+            }
+            var crc = CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: b[annLine.lowerBound..<(annLine.upperBound - 8)]))
+            crc = CRC32C.extend(crc, UnsafeRawBufferPointer(rebasing: b[payloadStart..<payloadEnd]))
+            if crc != ann.crc {
+                let reason = "checksum mismatch in batch \(ann.firstSeq) (stored \(CRC32C.hex(ann.crc)), computed \(CRC32C.hex(crc)))"
+                result.damage = payloadEnd == b.count ? .tornTail(offset: pos, reason: reason) : .corrupt(offset: pos, reason: reason)
+                return result
+            }
+            if let expected = nextSeq, ann.firstSeq != expected {
+                result.damage = .corrupt(offset: pos, reason: "sequence gap: expected batch \(expected), found \(ann.firstSeq)")
+                return result
+            }
+            nextSeq = ann.firstSeq + UInt64(ann.count)
+            result.batches.append(BatchLocation(annotation: ann, offset: pos, payload: payloadStart..<payloadEnd))
+            pos = payloadEnd
+            result.validLength = pos
+        }
+        return result
+    }
+}

@@ -18,7 +18,8 @@ public final class ClientState {
     public let localAddress: String
     public let createdAt: Int64
     public var lastInteraction: Int64
-    public var lastCommand: String = "NULL"
+    /// The last command run (commands live for the whole process, so no reference counting is needed).
+    public unowned(unsafe) var lastCommand: Command? = nil
     /// Set by QUIT and CLIENT KILL: the transport closes the connection once the pending replies are sent.
     public var closeAfterReply = false
     public weak var connection: ClientConnection?

@@ -132,9 +132,8 @@ public final class Engine {
             fail(.misconf(error), &reply)
             return
         }
-        now = Engine.clockMillis()
         stats.totalCommands += 1
-        client.lastCommand = command.name
+        client.lastCommand = command
         let dirtyBefore = dirty
         propagated = false
         do {
@@ -156,6 +155,11 @@ public final class Engine {
     }
 
     /// Replays one command from the log: no auth, no reply kept, no logging, no expiry on access.
+    /// Refreshes the cached clock. The transport calls it once per read, before executing that read's commands:
+    /// commands of one pipeline see one time, as Redis's cached `mstime` does.
+    @inline(__always)
+    public func refreshClock() { now = Engine.clockMillis() }
+
     public func replay(_ args: Args, client: ClientState) throws {
         var sink = ReplyWriter(capacity: 64)
         execute(args, client: client, reply: &sink)

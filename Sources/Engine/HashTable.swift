@@ -28,13 +28,16 @@ struct HashTable<Value> {
 
     @inline(__always)
     func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
-        var i = buckets[Int(truncatingIfNeeded: hash) & mask]
-        while i >= 0 {
-            let idx = Int(i)
-            if entries[idx].hash == hash && HashTable.equal(entries[idx].key, key) { return idx }
-            i = entries[idx].next
+        var i = buckets.withUnsafeBufferPointer { $0[Int(truncatingIfNeeded: hash) & mask] }
+        guard i >= 0 else { return nil }
+        return entries.withUnsafeBufferPointer { e -> Int? in
+            while i >= 0 {
+                let idx = Int(i)
+                if e[idx].hash == hash && HashTable.equal(e[idx].key, key) { return idx }
+                i = e[idx].next
+            }
+            return nil
         }
-        return nil
     }
 
     @inline(__always)

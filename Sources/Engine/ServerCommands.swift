@@ -194,7 +194,7 @@ enum ServerCommands {
         return "id=\(x.id) addr=\(x.address) laddr=\(x.localAddress) fd=8 name=\(x.name) "
             + "age=\((now - x.createdAt) / 1000) idle=\((now - x.lastInteraction) / 1000) flags=N db=\(x.db) "
             + "sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 "
-            + "omem=0 tot-mem=0 events=r cmd=\(x.lastCommand) user=default redir=-1 resp=\(x.protocolVersion)\n"
+            + "omem=0 tot-mem=0 events=r cmd=\(x.lastCommand?.name ?? "NULL") user=default redir=-1 resp=\(x.protocolVersion)\n"
     }
 
     static func clientList(_ e: Engine, _ c: ClientState, _ args: Args, _ r: inout ReplyWriter) throws {

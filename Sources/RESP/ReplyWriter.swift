@@ -116,13 +116,17 @@ public struct ReplyWriter {
 
     /// RESP3 verbatim `=` (`txt:`); RESP2 a bulk string.
     public mutating func verbatim(_ text: String) {
+        verbatim(Array(text.utf8))
+    }
+
+    public mutating func verbatim(_ text: [UInt8], format: String = "txt") {
         if isResp3 {
-            let utf8 = Array(text.utf8)
             bytes.append(UInt8(ascii: "="))
-            decimal(utf8.count + 4)
+            decimal(text.count + 4)
             crlf()
-            raw("txt:")
-            bytes.append(contentsOf: utf8)
+            bytes.append(contentsOf: format.utf8.prefix(3))
+            bytes.append(UInt8(ascii: ":"))
+            bytes.append(contentsOf: text)
             crlf()
         } else {
             bulk(text)
@@ -152,7 +156,7 @@ public struct ReplyWriter {
             } else {
                 bulk(s)
             }
-        case .verbatim(_, let t): verbatim(String(decoding: t, as: UTF8.self))
+        case .verbatim(let f, let t): verbatim(t, format: f)
         case .map(let pairs):
             mapHeader(pairs.count)
             for p in pairs {

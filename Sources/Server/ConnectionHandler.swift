@@ -73,6 +73,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
     /// Executes every complete request in `buffer` and consumes its bytes.
     private func process(_ buffer: inout ByteBuffer) {
         let engine = server.engine
+        engine.refreshClock()
         let consumed = buffer.withUnsafeReadableBytes { bytes -> Int in
             var pos = 0
             while pos < bytes.count && !closing {

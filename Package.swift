@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "godis-server", targets: ["godis-server"]),
+        .executable(name: "godis-aof", targets: ["godis-aof"]),
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "RESP", targets: ["RESP"]),
         .library(name: "Client", targets: ["Client"]),
@@ -13,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
@@ -50,6 +52,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        // Log tools: a thin shell over Storage's check and repair API.
+        .executableTarget(
+            name: "godis-aof",
+            dependencies: ["Storage", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "RESPTests", dependencies: ["RESP"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Engine", "RESP"]),

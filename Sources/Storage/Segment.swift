@@ -205,13 +205,17 @@ public enum SegmentReader {
         var pos = headerLine.upperBound + 2
         result.validLength = pos
         var nextSeq = expectFirstSeq
+        // A valid segment always ends with "\n": trailing zeros are what a file system leaves when it extended the
+        // file but lost the data (power loss), so the torn-tail rules below measure against the last non-zero byte.
+        var end = b.count
+        while end > pos && b[end - 1] == 0 { end -= 1 }
         while pos < b.count {
-            if b[pos] == 0 && allZero(b, from: pos) {
+            if pos >= end {
                 result.damage = .tornTail(offset: pos, reason: "zero-filled tail of \(b.count - pos) bytes")
                 return result
             }
-            guard let annLine = line(b, from: pos) else {
-                let incomplete = b.count - pos < LogFormat.maxAnnotationLength
+            guard let annLine = line(b, from: pos), annLine.upperBound + 2 <= end else {
+                let incomplete = end - pos < LogFormat.maxAnnotationLength
                 result.damage =
                     incomplete
                     ? .tornTail(offset: pos, reason: "incomplete batch annotation")
@@ -224,16 +228,17 @@ public enum SegmentReader {
             }
             let payloadStart = annLine.upperBound + 2
             let payloadEnd = payloadStart + ann.length
-            if payloadEnd > b.count {
+            if payloadEnd > end {
                 result.damage = .tornTail(
-                    offset: pos, reason: "batch \(ann.firstSeq) needs \(ann.length) payload bytes, \(b.count - payloadStart) present")
+                    offset: pos,
+                    reason: "batch \(ann.firstSeq) needs \(ann.length) payload bytes, \(max(0, end - payloadStart)) present")
                 return result
             }
             var crc = CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: b[annLine.lowerBound..<(annLine.upperBound - 8)]))
             crc = CRC32C.extend(crc, UnsafeRawBufferPointer(rebasing: b[payloadStart..<payloadEnd]))
             if crc != ann.crc {
                 let reason = "checksum mismatch in batch \(ann.firstSeq) (stored \(CRC32C.hex(ann.crc)), computed \(CRC32C.hex(crc)))"
-                result.damage = payloadEnd == b.count ? .tornTail(offset: pos, reason: reason) : .corrupt(offset: pos, reason: reason)
+                result.damage = payloadEnd >= end ? .tornTail(offset: pos, reason: reason) : .corrupt(offset: pos, reason: reason)
                 return result
             }
             if let expected = nextSeq, ann.firstSeq != expected {

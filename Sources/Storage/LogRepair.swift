@@ -1,0 +1,214 @@
+import RESP
+
+/// What a repair keeps. See docs/FORMAT.md, "Repair".
+public enum RepairMode: Equatable, Sendable {
+    /// Keep every batch up to the first damaged one.
+    case truncate
+    /// Skip only damaged bytes: resync at the next annotation whose checksum validates.
+    case salvage
+    /// Keep batches up to the first one formed after `unixMillis` (and before any damage).
+    case pointInTime(unixMillis: Int64)
+}
+
+/// A dry-run description of a repair, and what `apply` will do.
+public struct RepairPlan: Sendable {
+    public struct Dropped: Sendable, Equatable {
+        public var file: String
+        public var range: Range<Int>
+        public var reason: String
+    }
+
+    public var directory: String
+    public var prefix: String
+    public var mode: RepairMode
+    /// Batches kept, in order, as (file, annotation, payload bytes).
+    public var kept: [(file: String, annotation: BatchAnnotation, payload: [UInt8])]
+    public var dropped: [Dropped]
+    public var manifest: Manifest?
+    public var keptRecords: Int { kept.reduce(0) { $0 + $1.annotation.count } }
+    public var droppedBytes: Int { dropped.reduce(0) { $0 + $1.range.count } }
+    public var needsRepair: Bool { !dropped.isEmpty || manifest == nil }
+
+    /// One line for scripts: `ok` or what the repair drops.
+    public var summary: String {
+        if !needsRepair { return "OK: \(kept.count) batches, \(keptRecords) records, nothing to repair" }
+        return "REPAIR (\(mode)): keeps \(kept.count) batches (\(keptRecords) records), drops \(droppedBytes) bytes in \(dropped.count) range(s)"
+    }
+}
+
+/// Repairs a damaged log: plan (a dry run that changes nothing), then apply. Applying never deletes anything: the
+/// repaired log is written as a new segment and a new manifest; the old segments stay on disk, unlisted.
+public enum LogRepair {
+    public static func plan(
+        directory: String, prefix: String = "appendonly.aof", mode: RepairMode, fileSystem fs: FileSystem = PosixFileSystem()
+    ) throws -> RepairPlan {
+        var plan = RepairPlan(directory: directory, prefix: prefix, mode: mode, kept: [], dropped: [], manifest: nil)
+        let manifestPath = directory + "/" + LogFormat.manifestName(prefix: prefix)
+        var names: [String]
+        if let bytes = try? fs.readFile(manifestPath), let m = try? Manifest.parse(bytes) {
+            plan.manifest = m
+            names = m.entries.map { $0.name }
+        } else {
+            // No usable manifest: take the segments found on disk, base first, then by number.
+            let files = try fs.listDirectory(directory).filter { $0.hasPrefix(prefix + ".") && $0.hasSuffix(".aof") }
+            func number(_ n: String) -> Int { Int(n.split(separator: ".").dropLast(2).last ?? "") ?? 0 }
+            names = files.filter { $0.hasSuffix(".base.aof") }.sorted { number($0) < number($1) }
+                + files.filter { $0.hasSuffix(".incr.aof") }.sorted { number($0) < number($1) }
+            plan.dropped.append(RepairPlan.Dropped(file: LogFormat.manifestName(prefix: prefix), range: 0..<0, reason: "manifest missing or damaged; rebuilt from the segments on disk"))
+        }
+        var stop = false
+        for name in names where !stop {
+            let path = directory + "/" + name
+            guard fs.fileExists(path) else {
+                plan.dropped.append(RepairPlan.Dropped(file: name, range: 0..<0, reason: "segment missing"))
+                if mode != .salvage { stop = true }
+                continue
+            }
+            let bytes = try fs.readFile(path)
+            var pos = 0
+            var first = true
+            while pos < bytes.count && !stop {
+                let scan = SegmentReader.scanBatches(bytes, from: pos, expectHeader: first)
+                first = false
+                for b in scan.batches {
+                    if case .pointInTime(let until) = mode, b.annotation.timestamp > until {
+                        plan.dropped.append(RepairPlan.Dropped(file: name, range: b.offset..<bytes.count, reason: "after the point in time"))
+                        stop = true
+                        break
+                    }
+                    plan.kept.append((name, b.annotation, Array(bytes[b.payload])))
+                }
+                if stop { break }
+                guard let damage = scan.damage else { break }
+                switch mode {
+                case .salvage:
+                    let resync = SegmentReader.nextValidBatch(bytes, after: damage.offset) ?? bytes.count
+                    plan.dropped.append(RepairPlan.Dropped(file: name, range: damage.offset..<resync, reason: damage.reason))
+                    pos = resync
+                default:
+                    plan.dropped.append(RepairPlan.Dropped(file: name, range: damage.offset..<bytes.count, reason: damage.reason))
+                    stop = true
+                }
+            }
+        }
+        if stop, mode != .salvage, let i = names.firstIndex(of: plan.dropped.last?.file ?? "") {
+            for later in names[(i + 1)...] {
+                plan.dropped.append(RepairPlan.Dropped(file: later, range: 0..<((try? fs.fileSize(directory + "/" + later)) ?? 0), reason: "after the repair point"))
+            }
+        }
+        return plan
+    }
+
+    /// Writes the kept batches, renumbered from 1, into a new incremental segment (with a fresh empty base) and
+    /// swaps the manifest atomically. Returns the new segment's name.
+    @discardableResult
+    public static func apply(_ plan: RepairPlan, fileSystem fs: FileSystem = PosixFileSystem(), now: Int64) throws -> String {
+        let existing = (try? fs.listDirectory(plan.directory)) ?? []
+        let highest = existing.compactMap { n -> Int? in
+            guard n.hasPrefix(plan.prefix + "."), n.hasSuffix(".aof") else { return nil }
+            return Int(n.split(separator: ".").dropLast(2).last ?? "")
+        }.max() ?? 0
+        let number = highest + 1
+        let baseName = LogFormat.baseName(prefix: plan.prefix, number: number)
+        let incrName = LogFormat.incrName(prefix: plan.prefix, number: number)
+        let base = SegmentHeader(type: .base, number: number, createdAt: now).encoded()
+        var incr = SegmentHeader(type: .incr, number: number, createdAt: now, options: ["repaired": "1"]).encoded()
+        var seq: UInt64 = 1
+        var selected = 0
+        var parser = RequestParser()
+        for k in plan.kept {
+            var payload = k.payload
+            var count = k.annotation.count
+            if k.annotation.db != selected {
+                var w = ReplyWriter(capacity: 32)
+                w.arrayHeader(2)
+                w.bulk("SELECT")
+                w.bulkDecimal(k.annotation.db)
+                payload = w.bytes + payload
+                count += 1
+                selected = k.annotation.db
+            }
+            selected = lastSelectedDB(payload, start: selected, parser: &parser)
+            var line = BatchAnnotation.prefix(firstSeq: seq, count: count, length: payload.count, db: k.annotation.db, timestamp: k.annotation.timestamp)
+            var crc = line.withUnsafeBytes { CRC32C.extend(0, $0) }
+            crc = payload.withUnsafeBytes { CRC32C.extend(crc, $0) }
+            line += Array(CRC32C.hex(crc).utf8) + [13, 10]
+            incr += line + payload
+            seq += UInt64(count)
+        }
+        try fs.writeNewFile(plan.directory + "/" + baseName, base, directory: plan.directory)
+        try fs.writeNewFile(plan.directory + "/" + incrName, incr, directory: plan.directory)
+        let manifest = Manifest(entries: [
+            ManifestEntry(name: baseName, number: number, type: .base, startSeq: 1, endSeq: 0, size: base.count),
+            ManifestEntry(name: incrName, number: number, type: .incr, startSeq: 1),
+        ])
+        try fs.writeAtomically(plan.directory + "/" + LogFormat.manifestName(prefix: plan.prefix), manifest.encoded(), directory: plan.directory)
+        return incrName
+    }
+
+    static func lastSelectedDB(_ payload: [UInt8], start: Int, parser: inout RequestParser) -> Int {
+        var db = start
+        payload.withUnsafeBytes { b in
+            var pos = 0
+            while pos < b.count, case .command(let end, false) = parser.parse(b, from: pos) {
+                if parser.spans.count == 2, LoadedLog.isSelect(b, parser.spans[0]),
+                    let n = RESPScan.parseInt(b, parser.spans[1].lowerBound, parser.spans[1].upperBound)
+                {
+                    db = n
+                }
+                pos = end
+            }
+        }
+        return db
+    }
+}
+
+extension SegmentReader {
+    /// Scans batches from `from` (a header first when `expectHeader`), without sequence checks: for repair.
+    static func scanBatches(_ bytes: [UInt8], from: Int, expectHeader: Bool) -> SegmentScan {
+        if expectHeader { return scan(bytes) }
+        // Re-scan from a resync point: prepend nothing, parse batches directly.
+        var result = SegmentScan()
+        bytes.withUnsafeBytes { b in
+            var pos = from
+            while pos < b.count {
+                guard let r = line(b, from: pos), let ann = parseAnnotation(b, r) else {
+                    result.damage = .corrupt(offset: pos, reason: "malformed batch annotation")
+                    return
+                }
+                let start = r.upperBound + 2
+                let end = start + ann.length
+                guard end <= b.count, batchChecksumOK(b, r, start..<end, ann) else {
+                    result.damage = .corrupt(offset: pos, reason: "checksum mismatch in batch \(ann.firstSeq)")
+                    return
+                }
+                result.batches.append(BatchLocation(annotation: ann, offset: pos, payload: start..<end))
+                pos = end
+            }
+        }
+        return result
+    }
+
+    static func batchChecksumOK(_ b: UnsafeRawBufferPointer, _ line: Range<Int>, _ payload: Range<Int>, _ ann: BatchAnnotation) -> Bool {
+        var crc = CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: b[line.lowerBound..<(line.upperBound - 8)]))
+        crc = CRC32C.extend(crc, UnsafeRawBufferPointer(rebasing: b[payload]))
+        return crc == ann.crc
+    }
+
+    /// The offset of the next `#B ` annotation after `offset` whose batch checksum validates.
+    static func nextValidBatch(_ bytes: [UInt8], after offset: Int) -> Int? {
+        bytes.withUnsafeBytes { b -> Int? in
+            var i = offset + 1
+            while i + 3 < b.count {
+                if b[i] == UInt8(ascii: "#") && b[i + 1] == UInt8(ascii: "B") && b[i + 2] == 32 && (b[i - 1] == 10),
+                    let r = line(b, from: i), let ann = parseAnnotation(b, r)
+                {
+                    let start = r.upperBound + 2
+                    if start + ann.length <= b.count && batchChecksumOK(b, r, start..<(start + ann.length), ann) { return i }
+                }
+                i += 1
+            }
+            return nil
+        }
+    }
+}

@@ -73,7 +73,7 @@ public final class RedisClient {
         while true {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if n == 0 { return true }
-            if n < 0 { return false }
+            if n < 0 { return errno != EAGAIN && errno != EWOULDBLOCK }  // a reset is a close too
         }
     }
 

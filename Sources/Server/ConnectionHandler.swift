@@ -145,7 +145,8 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         flushReplies(context: context, holdUntil: position)
     }
 
-    var isWaitingForDurability: Bool { held != nil && heldUntil > server.durablePosition }
+    /// Replies are held back until the log reaches `heldUntil`.
+    var hasHeldReplies: Bool { held != nil }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         server.logger.debug("Connection error", metadata: ["error": "\(error)"])

@@ -133,7 +133,7 @@ public final class GodisServer: Service, @unchecked Sendable {
     }
 
     private func durabilityAdvanced() {
-        for h in connections.values where h.isWaitingForDurability { h.durabilityAdvanced() }
+        for h in connections.values where h.hasHeldReplies { h.durabilityAdvanced() }
     }
 
     func connectionClosed(_ handler: ConnectionHandler) {
@@ -165,6 +165,11 @@ public final class GodisServer: Service, @unchecked Sendable {
 
     public func run() async throws {
         try start()
+        try await serveUntilShutdown()
+    }
+
+    /// After `start()`: serves until a graceful shutdown (signal, SHUTDOWN or `initiateShutdown()`) completes.
+    public func serveUntilShutdown() async throws {
         try await withGracefulShutdownHandler {
             try await shutdownPromise.futureResult.get()
         } onGracefulShutdown: {

@@ -35,12 +35,21 @@ def read_at_least(conn: RespConn, n: int = 0, timeout: float = 3.0, quiet: float
         left = deadline - time.monotonic()
         if left <= 0:
             return data, False
-        chunk, closed = conn.read_until_close(min(quiet, left))
-        data += chunk
-        if closed:
+        pending = conn.reader.pending()
+        conn.reader.pos = len(conn.reader.buf)
+        data += pending
+        conn.sock.settimeout(min(quiet, left))
+        try:
+            chunk = conn.sock.recv(1 << 16)
+        except socket.timeout:
+            if len(data) >= n:
+                return data, False
+            continue
+        except ConnectionResetError:
             return data, True
-        if not chunk and len(data) >= n:
-            return data, False
+        if not chunk:
+            return data, True
+        data += chunk
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,184 @@
+import Client
+import Engine
+import Logging
+import RESP
+import Server
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts a server in-process on 127.0.0.1 and an ephemeral port; stops it at the end.
+final class RunningServer {
+    let server: GodisServer
+    let port: Int
+    let task: Task<Void, Error>
+
+    init(_ configure: (inout GodisConfiguration) -> Void = { _ in }) throws {
+        var config = GodisConfiguration()
+        config.port = 0
+        config.bind = ["127.0.0.1"]
+        config.appendOnly = false
+        configure(&config)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let server = GodisServer(configuration: config, logger: logger)
+        try server.start()
+        self.server = server
+        port = server.boundPorts[0]
+        task = Task { try await server.serveUntilShutdown() }
+    }
+
+    func client() throws -> RedisClient { try RedisClient(port: port) }
+
+    func stop() async throws {
+        server.initiateShutdown()
+        try await task.value
+    }
+}
+
+func tempDirectory() -> String {
+    var template = Array("/tmp/godis-test-XXXXXX".utf8CString)
+    let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    return String(cString: p!)
+}
+
+@Suite(.serialized)
+struct ServerTests {
+    @Test func pingSetGetOverLoopback() async throws {
+        let s = try RunningServer()
+        let c = try s.client()
+        #expect(try c.command("PING") == .simpleString("PONG"))
+        #expect(try c.command("SET", "k", "v") == .simpleString("OK"))
+        #expect(try c.command("GET", "k") == .bulk("v"))
+        try await s.stop()
+    }
+
+    @Test func pipelineRepliesInOrder() async throws {
+        let s = try RunningServer()
+        let c = try s.client()
+        var commands: [[String]] = []
+        for i in 0..<5000 {
+            commands.append(["SET", "key:\(i)", "value:\(i)"])
+            commands.append(["GET", "key:\(i)"])
+        }
+        let replies = try c.pipeline(commands)
+        for i in 0..<5000 {
+            #expect(replies[2 * i] == .simpleString("OK"))
+            #expect(replies[2 * i + 1] == .bulk("value:\(i)"))
+        }
+        try await s.stop()
+    }
+
+    @Test func requestSplitIntoSingleBytes() async throws {
+        let s = try RunningServer()
+        let c = try s.client()
+        for byte in RESPEncoder.command(["ECHO", "drip"]) {
+            try c.send([byte])
+            usleep(200)
+        }
+        #expect(try c.readReply() == .bulk("drip"))
+        try await s.stop()
+    }
+
+    @Test func protocolErrorRepliesAndCloses() async throws {
+        let s = try RunningServer()
+        let c = try s.client()
+        try c.send(Array("*1\r\nfoo\r\n".utf8))
+        #expect(try c.readReply() == .error("ERR Protocol error: expected '$', got 'f'"))
+        #expect(c.isClosedByPeer())
+        let again = try s.client()
+        #expect(try again.command("PING") == .simpleString("PONG"))
+        try await s.stop()
+    }
+
+    @Test func quitClosesAfterReply() async throws {
+        let s = try RunningServer()
+        let c = try s.client()
+        #expect(try c.command("QUIT") == .simpleString("OK"))
+        #expect(c.isClosedByPeer())
+        try await s.stop()
+    }
+
+    @Test func clientKillClosesTheOtherConnection() async throws {
+        let s = try RunningServer()
+        let a = try s.client()
+        let b = try s.client()
+        guard case .integer(let idB) = try b.command("CLIENT", "ID") else { Issue.record("id"); return }
+        #expect(try a.command("CLIENT", "KILL", "ID", String(idB)) == .integer(1))
+        #expect(b.isClosedByPeer())
+        try await s.stop()
+    }
+
+    @Test func queryBufferLimitClosesTheConnection() async throws {
+        let s = try RunningServer { $0.clientQueryBufferLimit = 1024 * 1024 }
+        let c = try s.client()
+        // A bulk length under proto-max-bulk-len, but more unparsed bytes than the query buffer may hold.
+        try c.send(Array("*2\r\n$3\r\nGET\r\n$4000000\r\n".utf8))
+        let chunk = [UInt8](repeating: 97, count: 256 * 1024)
+        var sent = 0
+        do {
+            while sent < 3_000_000 {
+                try c.send(chunk)
+                sent += chunk.count
+            }
+        } catch {}
+        #expect(c.isClosedByPeer())
+        #expect(try s.client().command("PING") == .simpleString("PONG"))
+        try await s.stop()
+    }
+
+    @Test func writesSurviveARestartInEveryMode() async throws {
+        for policy in FsyncPolicy.allCases {
+            let dir = tempDirectory()
+            let s = try RunningServer {
+                $0.appendOnly = true
+                $0.dir = dir
+                $0.appendFsync = policy
+            }
+            let c = try s.client()
+            for i in 0..<200 { #expect(try c.command("SET", "k\(i)", "v\(i)") == .simpleString("OK")) }
+            #expect(try c.command("SELECT", "3") == .simpleString("OK"))
+            #expect(try c.command("INCRBY", "n", "7") == .integer(7))
+            try await s.stop()
+
+            let r = try RunningServer {
+                $0.appendOnly = true
+                $0.dir = dir
+                $0.appendFsync = policy
+            }
+            let c2 = try r.client()
+            #expect(try c2.command("DBSIZE") == .integer(200), "policy \(policy)")
+            #expect(try c2.command("GET", "k199") == .bulk("v199"))
+            #expect(try c2.command("SELECT", "3") == .simpleString("OK"))
+            #expect(try c2.command("GET", "n") == .bulk("7"))
+            try await r.stop()
+        }
+    }
+
+    @Test func alwaysModeGroupsConcurrentClients() async throws {
+        let dir = tempDirectory()
+        let s = try RunningServer {
+            $0.appendOnly = true
+            $0.dir = dir
+            $0.appendFsync = .always
+        }
+        // 20 clients each pipelining 50 writes: acknowledged only after fsync, and far fewer fsyncs than writes.
+        let clients = try (0..<20).map { _ in try s.client() }
+        for (n, c) in clients.enumerated() {
+            var out: [UInt8] = []
+            for i in 0..<50 { RESPEncoder.appendCommand([Array("SET".utf8), Array("c\(n):\(i)".utf8), Array("x".utf8)], to: &out) }
+            try c.send(out)
+        }
+        for c in clients { for _ in 0..<50 { #expect(try c.readReply() == .simpleString("OK")) } }
+        let info = try clients[0].command("INFO", "persistence").text ?? ""
+        let fsyncs = info.split(separator: "\r\n").first { $0.hasPrefix("godis_aof_fsyncs:") }.flatMap { Int($0.split(separator: ":")[1]) } ?? -1
+        #expect(fsyncs > 0 && fsyncs < 1000, "1000 writes took \(fsyncs) fsyncs")
+        try await s.stop()
+    }
+}
+
+extension RESPValue {
+    static func bulk(_ s: String) -> RESPValue { .bulkString(Array(s.utf8)) }
+}

@@ -84,6 +84,27 @@ class Server:
         except OSError:
             return "<no log>"
 
+    def crash_summary(self, limit: int = 12) -> str:
+        """The interesting lines (fatal errors, source locations) of the log since the last start."""
+        try:
+            with open(self.log_path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        text = text[text.rfind("=== start"):]
+        keys = ("fatal", "runtime failure", "panic", "precondition", "assertion", "/Sources/", "signal")
+        lines = [ln.strip() for ln in text.splitlines() if any(k in ln.lower() or k in ln for k in keys)]
+        return "\n".join(lines[:limit])
+
+    def wait_exit(self, timeout: float = 5.0):
+        """Waits (bounded) for the process to exit; returns its status or None if still running."""
+        if self.proc is None:
+            return None
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def start(self):
         last_error = None
         for _attempt in range(3):  # a port can be taken between probe and bind
@@ -133,16 +154,20 @@ class Server:
                     pass
         self.proc = None
 
-    def restart(self):
-        self.stop()
-        self.restarts += 1
-        return self.start()
-
     def connect(self, timeout: float = 5.0) -> RespConn:
         return RespConn(self.host, self.port, timeout=timeout)
 
     def __repr__(self):
         return f"<{self.name} pid={self.pid} port={self.port}>"
+
+
+def _start(srv):
+    """Starts srv; returns an error message instead of raising (keeps pytest output short)."""
+    try:
+        srv.start()
+        return None
+    except RuntimeError as e:
+        return str(e)
 
 
 def _redis_binary():
@@ -162,10 +187,9 @@ def redis_oracle(tmp_path_factory):
                       "--dir", workdir],
         workdir,
     )
-    try:
-        srv.start()
-    except RuntimeError as e:
-        pytest.fail(str(e), pytrace=False)
+    error = _start(srv)
+    if error:
+        pytest.fail(error, pytrace=False)
     yield srv
     srv.stop()
 
@@ -190,10 +214,9 @@ def _godis_server(tmp_path_factory):
         lambda port: [binary, "--port", str(port), "--bind", HOST, "--dir", workdir, "--appendonly", "no"],
         workdir,
     )
-    try:
-        srv.start()
-    except RuntimeError as e:
-        pytest.fail(str(e), pytrace=False)
+    error = _start(srv)
+    if error:
+        pytest.fail(error, pytrace=False)
     yield srv
     srv.stop()
 
@@ -203,12 +226,16 @@ def godis(_godis_server):
     """The Godis server; restarted if a previous test killed it; a test that kills it errors out."""
     srv = _godis_server
     if not srv.alive() or not ping_ok(srv.port, timeout=2.0):
-        try:
-            srv.restart()
-        except RuntimeError as e:
-            pytest.fail(f"could not restart godis: {e}", pytrace=False)
+        srv.stop()
+        srv.restarts += 1
+        error = _start(srv)
+        if error:
+            pytest.fail(f"could not restart godis: {error}", pytrace=False)
     yield srv
-    if not srv.alive():
-        code = srv.proc.returncode if srv.proc else None
-        pytest.fail(f"godis server (pid {srv.pid}) died during this test, exit status {code}\n"
-                    f"--- log tail ---\n{srv.log_tail()}", pytrace=False)
+    if not srv.alive() or not ping_ok(srv.port, timeout=2.0):
+        # a crashing Swift binary may take a moment to print its backtrace and exit
+        code = srv.wait_exit(5.0)
+        state = f"died with exit status {code}" if code is not None else "stopped answering PING"
+        summary = srv.crash_summary() or f"(nothing recognisable; log tail follows)\n{srv.log_tail(1500)}"
+        pytest.fail(f"godis server (pid {srv.pid}) {state} during this test\n"
+                    f"--- crash summary ({srv.log_path}) ---\n{summary}", pytrace=False)

@@ -215,10 +215,25 @@ case("setrange",
      ("SETRANGE", "m", "-1", ""), ("SETRANGE", "k", "-1", ""),
      "SETRANGE k 536870912 x", "SETRANGE m 536870912 x", "SETRANGE k 536870911 xy",
      ("SETRANGE", "k", "536870912", ""), ("SETRANGE", "m", "536870912", ""), "EXISTS m",
-     f"SETRANGE k {MAX} x",
      "SET n 12345", "SETRANGE n 1 x", "GET n", "OBJECT ENCODING n",
      "SET t v EX 100", "SETRANGE t 1 w", Near(2, "TTL t"), "GET t",
      "SETRANGE k 0", "SETRANGE")
+
+# Huge/extreme numeric arguments, one tiny case each so that a crash in one does not hide the others.
+_EDGE_NUMBERS = [
+    f"SETRANGE k {MAX} x", f"SETRANGE k {MAX} ''", f"SETRANGE missing {MAX} x", "SETRANGE k 9223372036854775806 xy",
+    "SETRANGE k 4611686018427387904 x", f"GETRANGE k {MIN} {MAX}", f"GETRANGE k {MAX} {MIN}",
+    f"SUBSTR k -9223372036854775807 -9223372036854775807",
+    f"SELECT {MAX}", f"SELECT {MIN}", f"MOVE k {MAX}", f"MOVE k {MIN}", f"COPY k k2 DB {MAX}", f"COPY k k2 DB {MIN}",
+    f"SWAPDB {MAX} 0", f"SWAPDB 0 {MIN}", f"SETEX k {MIN} v", f"PSETEX k {MIN} v", f"PSETEX k {MAX} v",
+    f"SET k v PX {MIN}", f"SET k v EXAT {MIN}", f"SET k v PXAT {MIN}", f"GETEX k PX {MIN}", f"GETEX k EXAT {MAX}",
+    f"GETEX k PXAT {MAX}", f"EXPIRE k {MIN}", f"PEXPIREAT k {MIN}", f"EXPIREAT k {MAX} GT", f"PEXPIRE k {MAX} LT",
+    f"EXPIRE k 9223372036854775 LT", f"INCRBY k2 {MIN}", f"DECRBY k2 {MAX}", f"INCRBYFLOAT k3 {MAX}",
+    f"INCRBYFLOAT k3 1e308", f"INCRBYFLOAT k3 -1e308", f"INCRBYFLOAT k3 4.9e-324", f"INCRBYFLOAT k3 1e-400",
+]
+for _i, _cmd in enumerate(_EDGE_NUMBERS):
+    case(f"edge_number_{_i:02d}_{_cmd.split()[0].lower()}",
+         "SET k abc", _cmd, "GET k", Near(2, "TTL k"), "EXISTS k2", "GET k3", "DBSIZE")
 
 case("incr_decr",
      "INCR n", "INCR n", "INCRBY n 10", "DECR n", "DECRBY n 5", "INCRBY n -3", "DECRBY n -3", "GET n",
@@ -430,7 +445,11 @@ def run_case(items, oracle, godis):
             if not ok:
                 mismatches.append(f"step {n}: {st!r}\n    redis: {ra!r}\n    godis: {rb!r}")
             if rb.kind == "closed":
-                mismatches.append(f"godis closed the connection at step {n}; remaining steps skipped")
+                code = godis.wait_exit(5.0) if hasattr(godis, "wait_exit") else None
+                why = f"; the godis process exited with status {code}" if code is not None else ""
+                mismatches.append(f"godis closed the connection at step {n}{why}; remaining steps skipped")
+                if code is not None:
+                    mismatches.append("crash summary:\n" + godis.crash_summary())
                 break
     return mismatches, log
 

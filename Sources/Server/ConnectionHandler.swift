@@ -21,8 +21,8 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
     private var held: ByteBuffer?
     private var heldUntil: UInt64 = 0
     private var closing = false
-    /// True while this connection waits in the server's after-log-write list.
-    var awaitingLogWrite = false
+    /// True while this connection waits in the server's end-of-tick list.
+    var awaitingEndOfTick = false
 
     init(server: GodisServer) {
         self.server = server
@@ -107,12 +107,9 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if server.logHasPending {
-            // Writes of this read must reach the log before their replies leave (see GodisServer.afterLogWrite).
-            server.awaitLogWrite(self)
-        } else {
-            flushReplies(context: context)
-        }
+        // Replies leave at the end of the loop tick, after the tick's log write (see GodisServer.endOfTick): writes
+        // reach the log before their replies, and the clients' wake-ups come in one burst, as in Redis's beforeSleep.
+        if !reply.bytes.isEmpty || closing { server.flushAtEndOfTick(self) }
     }
 
     /// Sends what is queued, unless it must wait for durability position `position`.
@@ -139,8 +136,8 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         flushReplies(context: context)
     }
 
-    func afterLogWrite(position: UInt64) {
-        awaitingLogWrite = false
+    func endOfTick(position: UInt64) {
+        awaitingEndOfTick = false
         guard let context else { return }
         flushReplies(context: context, holdUntil: position)
     }

@@ -18,8 +18,8 @@ public final class GodisServer: Service, @unchecked Sendable {
     let loop: EventLoop
     private var listeners: [Channel] = []
     private(set) var log: AppendLog?
-    private var awaitingLogWrite: [ConnectionHandler] = []
-    private var logWriteScheduled = false
+    private var awaitingEndOfTick: [ConnectionHandler] = []
+    private var endOfTickScheduled = false
     private var connections: [ObjectIdentifier: ConnectionHandler] = [:]
     private var expiryTask: RepeatedTask?
     private var shutdownPromise: EventLoopPromise<Void>
@@ -38,7 +38,6 @@ public final class GodisServer: Service, @unchecked Sendable {
         shutdownPromise = loop.makePromise()
     }
 
-    var logHasPending: Bool { log?.hasPending ?? false }
     var durablePosition: UInt64 { log?.acknowledgedSeq ?? .max }
 
     // MARK: Start
@@ -74,7 +73,7 @@ public final class GodisServer: Service, @unchecked Sendable {
         let interval = TimeAmount.milliseconds(Int64(1000 / max(1, configuration.hz)))
         expiryTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [unowned self] _ in
             self.engine.activeExpireCycle(budgetMicros: 25_000 / Int64(max(1, self.configuration.hz / 10)))
-            self.writeLogIfNeeded()
+            self.endOfTick()
         }
         logger.notice("Ready to accept connections tcp", metadata: ["port": "\(boundPorts.first ?? 0)"])
     }
@@ -110,26 +109,27 @@ public final class GodisServer: Service, @unchecked Sendable {
 
     // MARK: Log writes and held replies
 
-    /// A connection produced replies to writes: they leave after this tick's log write.
-    func awaitLogWrite(_ handler: ConnectionHandler) {
-        if !handler.awaitingLogWrite {
-            handler.awaitingLogWrite = true
-            awaitingLogWrite.append(handler)
+    /// A connection has replies: they leave at the end of this loop tick, after the tick's one log write.
+    func flushAtEndOfTick(_ handler: ConnectionHandler) {
+        if !handler.awaitingEndOfTick {
+            handler.awaitingEndOfTick = true
+            awaitingEndOfTick.append(handler)
         }
-        if !logWriteScheduled {
-            logWriteScheduled = true
-            // Runs after this loop iteration's I/O events: one write for all connections of the tick.
-            loop.execute { [unowned self] in self.writeLogIfNeeded() }
+        if !endOfTickScheduled {
+            endOfTickScheduled = true
+            // Tasks run after the iteration's I/O events: one log write and one burst of replies per tick.
+            loop.execute { [unowned self] in self.endOfTick() }
         }
     }
 
-    func writeLogIfNeeded() {
-        logWriteScheduled = false
-        guard let log else { return }
-        let position = log.flush(now: Engine.clockMillis())
-        let waiting = awaitingLogWrite
-        awaitingLogWrite.removeAll(keepingCapacity: true)
-        for h in waiting { h.afterLogWrite(position: position) }
+    /// Writes the log batch of this tick (one `write`), then sends the replies, each held until the log has
+    /// acknowledged the writes it answers (written, or under `appendfsync always` synced).
+    func endOfTick() {
+        endOfTickScheduled = false
+        let position = log?.flush(now: engine.now) ?? 0
+        let waiting = awaitingEndOfTick
+        awaitingEndOfTick.removeAll(keepingCapacity: true)
+        for h in waiting { h.endOfTick(position: position) }
     }
 
     private func durabilityAdvanced() {
@@ -187,7 +187,7 @@ public final class GodisServer: Service, @unchecked Sendable {
             expiryTask?.cancel()
             let closeListeners = listeners.map { $0.close() }
             EventLoopFuture.andAllComplete(closeListeners, on: loop).whenComplete { [self] _ in
-                writeLogIfNeeded()
+                endOfTick()
                 if let log {
                     logger.notice("Calling fsync() on the AOF file.")
                     log.close(now: Engine.clockMillis())

@@ -34,9 +34,15 @@ public final class Database {
     }
 
     func insert(_ key: [UInt8], value: StoredValue, expireAt: Int64 = 0) {
-        let h = key.withUnsafeBytes { HashTable<DBEntry>.hash($0) }
-        table.insert(key: key, hash: h, value: DBEntry(value: value, expireAt: expireAt))
-        if expireAt != 0 { volatile.insert(key: key, hash: h, value: ()) }
+        key.withUnsafeBytes { insert($0, value: value, expireAt: expireAt) }
+    }
+
+    @inline(__always)
+    func insert(_ key: UnsafeRawBufferPointer, value: StoredValue, expireAt: Int64 = 0, hash: UInt64? = nil) {
+        let h = hash ?? HashTable<DBEntry>.hash(key)
+        let stored = KeyStorage(key)
+        table.insert(key: stored, hash: h, value: DBEntry(value: value, expireAt: expireAt))
+        if expireAt != 0 { volatile.insert(key: stored, hash: h, value: ()) }
     }
 
     /// Removes entry `idx` (and its TTL) and returns its value.
@@ -44,7 +50,7 @@ public final class Database {
     func remove(at idx: Int) -> DBEntry {
         let e = table.remove(at: idx)
         if e.value.expireAt != 0 {
-            let v = e.key.withUnsafeBytes { volatile.find($0, hash: e.hash) }
+            let v = e.storedKey.withBytes { volatile.find($0, hash: e.hash) }
             if let v { volatile.remove(at: v) }
         }
         return e.value
@@ -54,10 +60,10 @@ public final class Database {
         let had = table[idx].value.expireAt != 0
         table[idx].value.expireAt = when
         if !had && when != 0 {
-            volatile.insert(key: table[idx].key, hash: table[idx].hash, value: ())
+            volatile.insert(key: table[idx].storedKey, hash: table[idx].hash, value: ())
         } else if had && when == 0 {
-            let k = table[idx].key
-            if let v = k.withUnsafeBytes({ volatile.find($0, hash: table[idx].hash) }) { volatile.remove(at: v) }
+            let h = table[idx].hash
+            if let v = table[idx].storedKey.withBytes({ volatile.find($0, hash: h) }) { volatile.remove(at: v) }
         }
     }
 

@@ -240,7 +240,7 @@ public final class Engine {
             if !keepTTL && db.table[idx].value.expireAt != 0 { db.setExpire(at: idx, 0) }
             return idx
         }
-        db.insert(Array(key), value: .string(Array(value)))
+        db.insert(key, value: .string(Array(value)))
         return db.table.count - 1
     }
 
@@ -261,8 +261,7 @@ public final class Engine {
                 let samples = min(20, db.expiresCount)
                 for _ in 0..<samples {
                     guard let v = db.volatile.randomIndex() else { break }
-                    let key = db.volatile[v].key
-                    guard let idx = key.withUnsafeBytes({ db.find($0) }) else { continue }
+                    guard let idx = db.volatile[v].storedKey.withBytes({ db.find($0) }) else { continue }
                     sampled += 1
                     if db.table[idx].value.expireAt <= now {
                         expire(db, idx)

@@ -6,10 +6,13 @@
 /// re-links chains and never rehashes a key.
 struct HashTable<Value> {
     struct Entry {
-        var key: [UInt8]
+        var storedKey: KeyStorage
         var value: Value
         var hash: UInt64
         var next: Int32
+
+        /// The key as an array (allocates; for replies and slow paths).
+        var key: [UInt8] { storedKey.bytes }
     }
 
     private(set) var entries: ContiguousArray<Entry> = []
@@ -33,27 +36,25 @@ struct HashTable<Value> {
         return entries.withUnsafeBufferPointer { e -> Int? in
             while i >= 0 {
                 let idx = Int(i)
-                if e[idx].hash == hash && HashTable.equal(e[idx].key, key) { return idx }
+                if e[idx].hash == hash && e[idx].storedKey.equals(key) { return idx }
                 i = e[idx].next
             }
             return nil
         }
     }
 
-    @inline(__always)
-    static func equal(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
-        a.withUnsafeBytes { p in
-            p.count == b.count && (p.count == 0 || memcmp(p.baseAddress!, b.baseAddress!, p.count) == 0)
-        }
-    }
-
     /// Adds a key that is not present; returns its entry index.
     @discardableResult
     mutating func insert(key: [UInt8], hash: UInt64, value: Value) -> Int {
+        key.withUnsafeBytes { insert(key: KeyStorage($0), hash: hash, value: value) }
+    }
+
+    @discardableResult
+    mutating func insert(key: KeyStorage, hash: UInt64, value: Value) -> Int {
         if entries.count >= buckets.count { resize(to: buckets.count * 2) }
         let b = Int(truncatingIfNeeded: hash) & mask
         let idx = entries.count
-        entries.append(Entry(key: key, value: value, hash: hash, next: buckets[b]))
+        entries.append(Entry(storedKey: key, value: value, hash: hash, next: buckets[b]))
         buckets[b] = Int32(idx)
         return idx
     }

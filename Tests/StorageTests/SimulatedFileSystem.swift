@@ -1,0 +1,399 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Storage
+
+/// Thrown by every operation of a `SimulatedFileSystem` once an armed power loss was reached (see
+/// `armPowerLoss(afterOperations:)`), until `crash(rng:)` "reboots" the machine.
+struct SimulatedPowerLoss: Error, CustomStringConvertible {
+    var description: String { "simulated power loss" }
+}
+
+/// An in-memory `FileSystem` that models what survives a power loss. Test support only.
+///
+/// Every file has two versions of its data:
+/// * `current`: what the page cache holds, what `readFile` returns;
+/// * `durable`: what the disk holds, as of the file's last successful `sync()`.
+///
+/// `crash(rng:)` replaces every file's content by `durable` followed by, at random (seeded), one of
+/// * a random prefix of the unsynced suffix (the write reached the disk only partly),
+/// * that prefix followed by zeros up to the unsynced length (the file system extended the file, the data blocks
+///   never made it: a zero-filled extension),
+/// * nothing.
+///
+/// Simplifications, on purpose:
+/// * Directory operations (create, rename, remove, creating a file with `openForAppend`) and truncation are durable
+///   as soon as they return, as if the directory and the inode were journaled synchronously. `syncDirectory` is
+///   counted but changes nothing. The storage code fsyncs the directory where the format requires it, so this
+///   model is kinder than a real disk only about metadata ordering, never about file data.
+/// * Unsynced data is lost as a suffix (a prefix of it survives), never as holes in the middle.
+///
+/// Faults:
+/// * `failNextWrites(n, errno:, partialBytes:)`: the next `n` `write()` calls throw `FileSystemError` (default
+///   `ENOSPC`), each after appending up to `partialBytes` bytes (a short write followed by an error).
+/// * `failNextSyncs(n, errno:)`: the next `n` `sync()` calls throw (default `EIO`). With `failedSyncLosesPages`
+///   (the default) the unsynced bytes are then *lost for good*, as on Linux after a failed fsync: the kernel marks the
+///   dirty pages clean without writing them, so a later fsync that "succeeds" does not bring them to the disk. They
+///   read back from the page cache until the machine crashes, then they are zeros. Only rewriting them (truncating
+///   below them first) makes them durable again. A writer that retries a failed fsync as if it had worked loses
+///   data in this model.
+/// * `armPowerLoss(afterOperations:)`: the power fails right before the (n+1)-th mutating operation; that operation
+///   and every later one throw `SimulatedPowerLoss` until `crash(rng:)`.
+///
+/// Open handles belong to one "boot": after `crash(rng:)` they throw `EBADF`, like the file descriptors of a process
+/// that died.
+final class SimulatedFileSystem: FileSystem {
+    final class Inode {
+        var current: [UInt8] = []
+        var durable: [UInt8] = []
+        /// Bytes whose write-back failed; zeros on the disk whatever happens later (see the class comment).
+        var lost: Range<Int>? = nil
+
+        func copy() -> Inode {
+            let c = Inode()
+            c.current = current
+            c.durable = durable
+            c.lost = lost
+            return c
+        }
+    }
+
+    private(set) var files: [String: Inode] = [:]
+    private(set) var directories: Set<String> = ["/"]
+    private var boot = 0
+
+    // Fault injection.
+    private var writeFaults = 0
+    private var writeFaultErrno: Int32 = ENOSPC
+    private var writeFaultPartialBytes = 0
+    private var syncFaults = 0
+    private var syncFaultErrno: Int32 = EIO
+    var failedSyncLosesPages = true
+    private var operationsUntilPowerLoss: Int? = nil
+    private(set) var poweredOff = false
+
+    // Counters, for assertions about what the code under test did.
+    private(set) var writeCalls = 0
+    private(set) var syncCalls = 0
+    private(set) var failedSyncs = 0
+    private(set) var failedWrites = 0
+    private(set) var truncations = 0
+    private(set) var directorySyncs = 0
+    private(set) var crashes = 0
+
+    init() {}
+
+    // MARK: Test controls
+
+    func failNextWrites(_ n: Int, errno: Int32 = ENOSPC, partialBytes: Int = 0) {
+        writeFaults = n
+        writeFaultErrno = errno
+        writeFaultPartialBytes = partialBytes
+    }
+
+    func failNextSyncs(_ n: Int, errno: Int32 = EIO) {
+        syncFaults = n
+        syncFaultErrno = errno
+    }
+
+    var pendingWriteFaults: Int { writeFaults }
+    var pendingSyncFaults: Int { syncFaults }
+
+    func armPowerLoss(afterOperations n: Int) {
+        precondition(n >= 0)
+        operationsUntilPowerLoss = n
+    }
+
+    /// What happened to one file's unsynced suffix in a crash.
+    enum TailFate: Equatable {
+        case kept(Int)
+        case zeroFilled(kept: Int, zeros: Int)
+        case dropped(Int)
+    }
+
+    /// Power loss and reboot: every file keeps its durable bytes plus a random fate of its unsynced suffix. Returns
+    /// the fate of every file that had unsynced bytes. Deterministic for a given `rng` state.
+    @discardableResult
+    func crash<R: RandomNumberGenerator>(rng: inout R) -> [String: TailFate] {
+        var fates: [String: TailFate] = [:]
+        for path in files.keys.sorted() {
+            let f = files[path]!
+            let d = f.durable.count
+            let unsynced = f.current.count - d
+            var result = f.durable
+            if unsynced > 0 {
+                let choice = rng.next() % 3
+                let keep = Int(rng.next() % UInt64(unsynced + 1))
+                switch choice {
+                case 0:
+                    result += f.current[d..<(d + keep)]
+                    fates[path] = .kept(keep)
+                case 1:
+                    result += f.current[d..<(d + keep)]
+                    result += [UInt8](repeating: 0, count: unsynced - keep)
+                    fates[path] = .zeroFilled(kept: keep, zeros: unsynced - keep)
+                default:
+                    fates[path] = .dropped(unsynced)
+                }
+            }
+            if let lost = f.lost {
+                for i in lost where i < result.count { result[i] = 0 }
+            }
+            f.current = result
+            f.durable = result
+            f.lost = nil
+        }
+        boot += 1
+        crashes += 1
+        poweredOff = false
+        operationsUntilPowerLoss = nil
+        return fates
+    }
+
+    // MARK: Direct access for tests
+
+    /// Creates or replaces `path` with `bytes`, durable (as if written and synced long ago).
+    func install(_ path: String, _ bytes: [UInt8]) {
+        createParents(of: path)
+        let f = Inode()
+        f.current = bytes
+        f.durable = bytes
+        files[path] = f
+    }
+
+    /// The page-cache content of `path` (what a read returns), or nil.
+    func contents(_ path: String) -> [UInt8]? { files[path]?.current }
+
+    /// The on-disk content of `path` as of its last successful sync, or nil.
+    func durableContents(_ path: String) -> [UInt8]? {
+        guard let f = files[path] else { return nil }
+        var d = f.durable
+        if let lost = f.lost { for i in lost where i < d.count { d[i] = 0 } }
+        return d
+    }
+
+    /// Removes a file without counting an operation (test setup).
+    func delete(_ path: String) { files[path] = nil }
+
+    /// A deep copy: same files, same durable state, no faults, no open handles.
+    func copy() -> SimulatedFileSystem {
+        let c = SimulatedFileSystem()
+        c.directories = directories
+        for (p, f) in files { c.files[p] = f.copy() }
+        c.failedSyncLosesPages = failedSyncLosesPages
+        return c
+    }
+
+    /// Names in `directory`, sorted (files only).
+    func fileNames(in directory: String) -> [String] {
+        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+        return files.keys.filter { $0.hasPrefix(prefix) && !$0.dropFirst(prefix.count).contains("/") }
+            .map { String($0.dropFirst(prefix.count)) }.sorted()
+    }
+
+    // MARK: Internals
+
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let p = String(path[..<slash])
+        return p.isEmpty ? "/" : p
+    }
+
+    private func createParents(of path: String) {
+        var dir = Self.parent(of: path)
+        while !directories.contains(dir) && dir != "." {
+            directories.insert(dir)
+            dir = Self.parent(of: dir)
+        }
+    }
+
+    /// Counts one mutating operation against an armed power loss.
+    private func mutate(_ op: String, _ path: String) throws {
+        if poweredOff { throw SimulatedPowerLoss() }
+        if let n = operationsUntilPowerLoss {
+            if n == 0 {
+                poweredOff = true
+                throw SimulatedPowerLoss()
+            }
+            operationsUntilPowerLoss = n - 1
+        }
+    }
+
+    private func read(_ path: String) throws {
+        if poweredOff { throw SimulatedPowerLoss() }
+    }
+
+    fileprivate func write(_ handle: SimulatedFile, _ bytes: UnsafeRawBufferPointer) throws {
+        try check(handle, "write")
+        try mutate("write", handle.path)
+        writeCalls += 1
+        if writeFaults > 0 {
+            writeFaults -= 1
+            failedWrites += 1
+            let n = min(writeFaultPartialBytes, bytes.count)
+            handle.inode.current += bytes[0..<n]
+            throw FileSystemError("write", handle.path, errno: writeFaultErrno)
+        }
+        handle.inode.current += bytes
+    }
+
+    fileprivate func sync(_ handle: SimulatedFile) throws {
+        try check(handle, "fsync")
+        try mutate("fsync", handle.path)
+        syncCalls += 1
+        let f = handle.inode
+        if syncFaults > 0 {
+            syncFaults -= 1
+            failedSyncs += 1
+            if failedSyncLosesPages && f.current.count > f.durable.count {
+                let newly = f.durable.count..<f.current.count
+                if let old = f.lost {
+                    f.lost = min(old.lowerBound, newly.lowerBound)..<max(old.upperBound, newly.upperBound)
+                } else {
+                    f.lost = newly
+                }
+            }
+            throw FileSystemError("fdatasync", handle.path, errno: syncFaultErrno)
+        }
+        var d = f.current
+        if let lost = f.lost { for i in lost where i < d.count { d[i] = 0 } }
+        f.durable = d
+    }
+
+    fileprivate func truncate(_ f: Inode, to size: Int) {
+        truncations += 1
+        if size <= f.current.count {
+            f.current.removeSubrange(size...)
+        } else {
+            f.current += [UInt8](repeating: 0, count: size - f.current.count)
+        }
+        if size < f.durable.count { f.durable.removeSubrange(size...) }
+        if let lost = f.lost {
+            f.lost = lost.upperBound <= size ? lost : (lost.lowerBound < size ? lost.lowerBound..<size : nil)
+        }
+    }
+
+    private func check(_ handle: SimulatedFile, _ op: String) throws {
+        if poweredOff { throw SimulatedPowerLoss() }
+        guard !handle.closed, handle.boot == boot else { throw FileSystemError(op, handle.path, errno: EBADF) }
+    }
+
+    // MARK: FileSystem
+
+    func fileExists(_ path: String) -> Bool { files[path] != nil || directories.contains(path) }
+
+    func readFile(_ path: String) throws -> [UInt8] {
+        try read(path)
+        if directories.contains(path) { throw FileSystemError("read", path, errno: EISDIR) }
+        guard let f = files[path] else { throw FileSystemError("open", path, errno: ENOENT) }
+        return f.current
+    }
+
+    func fileSize(_ path: String) throws -> Int {
+        try read(path)
+        guard let f = files[path] else { throw FileSystemError("stat", path, errno: ENOENT) }
+        return f.current.count
+    }
+
+    func createDirectory(_ path: String) throws {
+        try mutate("mkdir", path)
+        if files[path] != nil { throw FileSystemError("mkdir", path, errno: EEXIST) }
+        var dir = path
+        while !directories.contains(dir) && dir != "." {
+            directories.insert(dir)
+            dir = Self.parent(of: dir)
+        }
+    }
+
+    func listDirectory(_ path: String) throws -> [String] {
+        try read(path)
+        guard directories.contains(path) else { throw FileSystemError("opendir", path, errno: ENOENT) }
+        let prefix = path.hasSuffix("/") ? path : path + "/"
+        var names = Set<String>()
+        for p in files.keys where p.hasPrefix(prefix) {
+            let rest = p.dropFirst(prefix.count)
+            if !rest.contains("/") { names.insert(String(rest)) }
+        }
+        for d in directories where d.hasPrefix(prefix) && d != path {
+            let rest = d.dropFirst(prefix.count)
+            if !rest.isEmpty && !rest.contains("/") { names.insert(String(rest)) }
+        }
+        return names.sorted()
+    }
+
+    func openForAppend(_ path: String) throws -> WritableFile {
+        try mutate("open", path)
+        guard directories.contains(Self.parent(of: path)) else { throw FileSystemError("open", path, errno: ENOENT) }
+        if directories.contains(path) { throw FileSystemError("open", path, errno: EISDIR) }
+        let inode: Inode
+        if let f = files[path] {
+            inode = f
+        } else {
+            inode = Inode()
+            files[path] = inode
+        }
+        return SimulatedFile(fs: self, inode: inode, path: path, boot: boot)
+    }
+
+    func rename(_ from: String, _ to: String) throws {
+        try mutate("rename", from)
+        guard let f = files[from] else { throw FileSystemError("rename", from, errno: ENOENT) }
+        guard directories.contains(Self.parent(of: to)) else { throw FileSystemError("rename", from, errno: ENOENT) }
+        files[from] = nil
+        files[to] = f
+    }
+
+    func remove(_ path: String) throws {
+        try mutate("unlink", path)
+        guard files[path] != nil else { throw FileSystemError("unlink", path, errno: ENOENT) }
+        files[path] = nil
+    }
+
+    func truncateFile(_ path: String, to size: Int) throws {
+        try mutate("truncate", path)
+        guard let f = files[path] else { throw FileSystemError("truncate", path, errno: ENOENT) }
+        truncate(f, to: size)
+    }
+
+    func syncDirectory(_ path: String) throws {
+        try mutate("fsync", path)
+        guard directories.contains(path) else { throw FileSystemError("open", path, errno: ENOENT) }
+        directorySyncs += 1
+    }
+}
+
+/// A handle from `SimulatedFileSystem.openForAppend`: O_APPEND writes to the inode (it follows renames).
+final class SimulatedFile: WritableFile {
+    let fs: SimulatedFileSystem
+    let inode: SimulatedFileSystem.Inode
+    let path: String
+    let boot: Int
+    var closed = false
+
+    init(fs: SimulatedFileSystem, inode: SimulatedFileSystem.Inode, path: String, boot: Int) {
+        self.fs = fs
+        self.inode = inode
+        self.path = path
+        self.boot = boot
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws { try fs.write(self, bytes) }
+    func sync() throws { try fs.sync(self) }
+
+    func truncate(to size: Int) throws {
+        if fs.poweredOff { throw SimulatedPowerLoss() }
+        guard !closed, boot == fs.bootNumber else { throw FileSystemError("ftruncate", path, errno: EBADF) }
+        try fs.countMutation("ftruncate", path)
+        fs.truncateInode(inode, to: size)
+    }
+
+    func close() { closed = true }
+}
+
+extension SimulatedFileSystem {
+    fileprivate var bootNumber: Int { boot }
+    fileprivate func countMutation(_ op: String, _ path: String) throws { try mutate(op, path) }
+    fileprivate func truncateInode(_ f: Inode, to size: Int) { truncate(f, to: size) }
+}

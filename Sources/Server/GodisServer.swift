@@ -24,6 +24,8 @@ public final class GodisServer: Service, @unchecked Sendable {
     private var expiryTask: RepeatedTask?
     private var shutdownPromise: EventLoopPromise<Void>
     private var stopped = false
+    /// `appendfsync always`: fsync at the end of every tick that wrote.
+    private var syncEveryTick = false
 
     /// The address actually bound (useful with port 0).
     public private(set) var boundPorts: [Int] = []
@@ -50,7 +52,10 @@ public final class GodisServer: Service, @unchecked Sendable {
         try loop.submit { try self.loadData() }.wait()
         engine.onShutdown = { [unowned self] in self.initiateShutdown() }
         engine.onConfigChange = { [unowned self] old, new in
-            if old.appendFsync != new.appendFsync { self.log?.fsyncPolicy = new.appendFsync }
+            if old.appendFsync != new.appendFsync {
+                self.log?.fsyncPolicy = new.appendFsync
+                self.syncEveryTick = new.appendFsync == .always
+            }
         }
         engine.infoProviders["persistence"] = { [unowned self] in self.persistenceInfo() }
         let bootstrap = ServerBootstrap(group: group)
@@ -104,6 +109,7 @@ public final class GodisServer: Service, @unchecked Sendable {
         log.onAdvance = { [loop, weak self] in loop.execute { self?.durabilityAdvanced() } }
         log.start()
         self.log = log
+        syncEveryTick = configuration.appendFsync == .always
         engine.log = log
     }
 
@@ -126,7 +132,13 @@ public final class GodisServer: Service, @unchecked Sendable {
     /// acknowledged the writes it answers (written, or under `appendfsync always` synced).
     func endOfTick() {
         endOfTickScheduled = false
-        let position = log?.flush(now: engine.now) ?? 0
+        var position: UInt64 = 0
+        if let log {
+            position = log.flush(now: engine.now)
+            // Group commit: one fsync for every write of every connection in this tick. Requests that arrive
+            // meanwhile wait in their sockets and share the next tick's fsync.
+            if syncEveryTick && position > log.acknowledgedSeq { log.syncNow(notify: false) }
+        }
         let waiting = awaitingEndOfTick
         awaitingEndOfTick.removeAll(keepingCapacity: true)
         for h in waiting { h.endOfTick(position: position) }

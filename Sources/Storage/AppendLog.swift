@@ -150,7 +150,6 @@ public final class AppendLog {
         writtenSeq = last
         writtenSize += batch.count
         if policy != .no { unsynced.append((last, batch)) }
-        if policy == .always { lock.signal() }
         lock.unlock()
         return last
     }
@@ -207,13 +206,12 @@ public final class AppendLog {
     private func syncLoop() {
         lock.lock()
         while !stopping {
-            let wantSync = policy == .always && writtenSeq > syncedSeq
-            if failure == nil && !wantSync {
-                _ = lock.wait(until: Date(timeIntervalSinceNow: policy == .always ? 1 : 1))
-            }
+            if failure == nil { _ = lock.wait(until: Date(timeIntervalSinceNow: 1)) }
             if stopping { break }
+            // `always` is synced by the command thread at the end of each tick (`syncNow()`); this thread does
+            // the once-a-second fsync of `everysec` and the retries after a failure.
             let due =
-                failure != nil || (policy == .always && writtenSeq > syncedSeq)
+                failure != nil
                 || (policy == .everysec && writtenSeq > syncedSeq && Self.clock() - lastFsync >= 1000)
             if !due { continue }
             lock.unlock()
@@ -230,12 +228,16 @@ public final class AppendLog {
 
     /// One sync step: fsync what was written, or, after a failure, rewrite every unsynced batch and fsync.
     /// Returns true when everything written so far is durable.
+    ///
+    /// Under `appendfsync always` the command thread calls this at the end of every tick, after `flush`: one
+    /// fsync covers every batch of every connection written in the tick (group commit), and the replies wait
+    /// for it. `notify` calls `onAdvance` when done (the sync thread's path).
     @discardableResult
-    public func syncNow() -> Bool {
+    public func syncNow(notify: Bool = true) -> Bool {
         lock.lock()
         if failure != nil {
             lock.unlock()
-            return repair()
+            return repair(notify: notify)
         }
         let target = writtenSeq
         let targetSize = writtenSize
@@ -266,13 +268,13 @@ public final class AppendLog {
         unsynced.removeAll { $0.lastSeq <= target }
         let callback = onAdvance
         lock.unlock()
-        if policy == .always { callback?() }
+        if notify && policy == .always { callback?() }
         return true
     }
 
     /// After a write or fsync error: reopen, cut back to the last synced length, rewrite every batch not known to
     /// be durable, fsync. A failed fsync is never trusted on retry: the page cache may have dropped the pages.
-    private func repair() -> Bool {
+    private func repair(notify: Bool = true) -> Bool {
         lock.lock()
         let base = syncedSize
         let batches = unsynced + retryQueue
@@ -303,9 +305,9 @@ public final class AppendLog {
             lastFsync = Self.clock()
             let callback = onAdvance
             lock.unlock()
-            if more { return repair() }
+            if more { return repair(notify: notify) }
             logger.notice("The log is writable again; writes are accepted.")
-            callback?()
+            if notify { callback?() }
             return true
         } catch {
             lock.lock()

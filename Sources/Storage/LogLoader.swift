@@ -17,6 +17,13 @@ public struct LogLoadError: Error, CustomStringConvertible, Equatable {
     public let reason: String
     public let directory: String
 
+    public init(file: String, offset: Int, reason: String, directory: String) {
+        self.file = file
+        self.offset = offset
+        self.reason = reason
+        self.directory = directory
+    }
+
     public var description: String {
         "Bad log file \(file) at byte \(offset): \(reason). Nothing was changed. "
             + "Run `godis-aof recover \(directory)` to see what a repair would drop, "

@@ -47,6 +47,15 @@ public struct Args {
         return v
     }
 
+    /// Argument `i` as a 32-bit integer, with Redis's `getIntFromObjectOrReply` errors.
+    public func int32(_ i: Int) throws -> Int {
+        let n = try int(i)
+        guard n >= Int(Int32.min) && n <= Int(Int32.max) else {
+            throw RedisError.message("ERR value is out of range, value must between -2147483648 and 2147483647")
+        }
+        return n
+    }
+
     public func double(_ i: Int) throws -> Double {
         guard let v = RESPNumber.parseDouble(self[i]) else { throw RedisError.notFloat }
         return v

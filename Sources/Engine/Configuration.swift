@@ -74,7 +74,9 @@ public enum ConfigurationTable {
         ]
         for (suffix, mul) in units where l.hasSuffix(suffix) {
             guard let n = Int(l.dropLast(suffix.count)), n >= 0 else { break }
-            return n * mul
+            let (v, overflow) = n.multipliedReportingOverflow(by: mul)
+            guard !overflow else { throw Invalid(reason: "argument must be a memory value") }
+            return v
         }
         guard let n = Int(l), n >= 0 else { throw Invalid(reason: "argument must be a memory value") }
         return n

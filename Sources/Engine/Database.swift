@@ -12,8 +12,21 @@ public enum StoredValue {
 
 struct DBEntry {
     var value: StoredValue
+    /// What OBJECT ENCODING reports for strings changed in place (fits in the padding after `value`).
+    var encoding: StringEncodingHint = .auto
     /// Absolute expiry in Unix milliseconds; 0 when the key has no TTL.
     var expireAt: Int64
+
+    init(value: StoredValue, expireAt: Int64) {
+        self.value = value
+        self.expireAt = expireAt
+    }
+}
+
+/// Redis encodes a string by its content when it is set (`int`, `embstr`, `raw`), but a string changed in place
+/// (APPEND, SETRANGE) becomes `raw`, and INCRBYFLOAT's result is never `int`.
+enum StringEncodingHint: UInt8 {
+    case auto, raw, noInt
 }
 
 /// One of the numbered databases (SELECT n): the keys, and an index of the keys that carry a TTL so the
@@ -76,6 +89,7 @@ public final class Database {
     @inline(__always)
     func overwriteString(at idx: Int, with bytes: UnsafeRawBufferPointer) {
         table[idx].value.value.replaceString(with: bytes)
+        table[idx].value.encoding = .auto
     }
 }
 

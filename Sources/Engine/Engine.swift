@@ -104,7 +104,7 @@ public final class Engine {
     /// Executes one command and appends exactly one reply (or none, for SHUTDOWN) to `reply`.
     public func execute(_ args: Args, client: ClientState, reply: inout ReplyWriter) {
         guard let found = commands.lookup(args[0]) else {
-            reply.error(RedisError.unknownCommand(args.string(0), args: Engine.argsPreview(args)).reply)
+            reply.error(RedisError.unknownCommand(Engine.prefix(args[0], 128), args: Engine.argsPreview(args)).reply)
             stats.totalErrorReplies += 1
             return
         }
@@ -161,23 +161,32 @@ public final class Engine {
     public func refreshClock() { now = Engine.clockMillis() }
 
     public func replay(_ args: Args, client: ClientState) throws {
-        var sink = ReplyWriter(capacity: 64)
-        execute(args, client: client, reply: &sink)
-        if sink.bytes.first == UInt8(ascii: "-") {
-            let text = String(decoding: sink.bytes.dropFirst().dropLast(2), as: UTF8.self)
+        replaySink.bytes.removeAll(keepingCapacity: true)
+        execute(args, client: client, reply: &replaySink)
+        if replaySink.bytes.first == UInt8(ascii: "-") {
+            let text = String(decoding: replaySink.bytes.dropFirst().dropLast(2), as: UTF8.self)
             throw RedisError.message(text)
         }
     }
 
+    /// Replies of replayed commands, discarded (one buffer for the whole load).
+    private var replaySink = ReplyWriter(capacity: 4096)
+
+    /// Redis's preview of the arguments of an unknown command: each quoted, the whole cut near 128 bytes.
     static func argsPreview(_ args: Args) -> String {
-        var s = ""
-        for i in 1..<args.count {
-            var a = args.string(i)
-            if a.count > 128 { a = String(a.prefix(128)) }
-            s += "'\(a)' "
-            if s.count > 128 { break }
+        var s: [UInt8] = []
+        var i = 1
+        while i < args.count && s.count < 128 {
+            s.append(UInt8(ascii: "'"))
+            s.append(contentsOf: args[i].prefix(128 - (s.count - 1)))
+            s.append(contentsOf: "' ".utf8)
+            i += 1
         }
-        return s
+        return String(decoding: s, as: UTF8.self)
+    }
+
+    static func prefix(_ bytes: UnsafeRawBufferPointer, _ n: Int) -> String {
+        String(decoding: bytes.prefix(n), as: UTF8.self)
     }
 
     // MARK: Keyspace access

@@ -67,7 +67,7 @@ enum KeyCommands {
         let db = e.db(c)
         var keys: [[UInt8]] = []
         var next = cursor
-        var budget = count * 10
+        var budget = count > Int.max / 10 ? Int.max : count * 10
         repeat {
             next = db.table.scan(cursor: next) { idx in keys.append(db.table[idx].key) }
             budget -= 1
@@ -128,7 +128,7 @@ enum KeyCommands {
     }
 
     static func dbIndex(_ e: Engine, _ args: Args, _ i: Int) throws -> Int {
-        guard let n = try? args.int(i) else { throw RedisError.notInteger }
+        let n = try args.int32(i)
         guard n >= 0 && n < e.databases.count else { throw RedisError.dbIndexOutOfRange }
         return n
     }
@@ -270,9 +270,12 @@ enum KeyCommands {
             r.null()
             return
         }
+        let hint = db.table[idx].value.encoding
         switch db.table[idx].value.value {
         case .string(let v):
-            if v.count <= 20, v.withUnsafeBytes({ RESPScan.parseInt($0, 0, $0.count) }) != nil {
+            if hint == .raw {
+                r.bulk("raw")
+            } else if hint == .auto && v.count <= 20 && v.withUnsafeBytes({ RESPScan.parseInt($0, 0, $0.count) }) != nil {
                 r.bulk("int")
             } else {
                 r.bulk(v.count <= 44 ? "embstr" : "raw")

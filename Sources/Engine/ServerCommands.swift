@@ -89,7 +89,7 @@ enum ServerCommands {
     }
 
     static func select(_ e: Engine, _ c: ClientState, _ args: Args, _ r: inout ReplyWriter) throws {
-        let n = try args.int(1)
+        let n = try args.int32(1)
         guard n >= 0 && n < e.databases.count else { throw RedisError.dbIndexOutOfRange }
         c.db = n
         r.ok()
@@ -122,8 +122,8 @@ enum ServerCommands {
     }
 
     static func swapdb(_ e: Engine, _ c: ClientState, _ args: Args, _ r: inout ReplyWriter) throws {
-        guard let a = try? args.int(1) else { throw RedisError.message("ERR invalid first DB index") }
-        guard let b = try? args.int(2) else { throw RedisError.message("ERR invalid second DB index") }
+        guard let a = try? args.int32(1) else { throw RedisError.message("ERR invalid first DB index") }
+        guard let b = try? args.int32(2) else { throw RedisError.message("ERR invalid second DB index") }
         guard a >= 0, b >= 0, a < e.databases.count, b < e.databases.count else { throw RedisError.dbIndexOutOfRange }
         if a != b {
             e.databases.swapAt(a, b)

@@ -26,25 +26,35 @@ enum StringCommands {
         return ms
     }
 
-    static func isExpireWord(_ args: Args, _ i: Int) -> Bool {
-        args.matches(i, "ex") || args.matches(i, "px") || args.matches(i, "exat") || args.matches(i, "pxat")
+    /// 1 EX, 2 PX, 3 EXAT, 4 PXAT, 0 otherwise.
+    static func expireKind(_ args: Args, _ i: Int) -> UInt8 {
+        if args.matches(i, "ex") { return 1 }
+        if args.matches(i, "px") { return 2 }
+        if args.matches(i, "exat") { return 3 }
+        if args.matches(i, "pxat") { return 4 }
+        return 0
     }
 
     static func set(_ e: Engine, _ c: ClientState, _ args: Args, _ r: inout ReplyWriter) throws {
         var nx = false, xx = false, get = false
         var expire = ExpireOption.none
+        // Like Redis, an option may repeat (the last value wins) but must not meet a conflicting one.
+        var expireWord: UInt8 = 0  // 1 EX, 2 PX, 3 EXAT, 4 PXAT, 5 KEEPTTL
         var i = 3
         while i < args.count {
+            let word = expireKind(args, i)
             if args.matches(i, "nx") && !xx {
                 nx = true
             } else if args.matches(i, "xx") && !nx {
                 xx = true
             } else if args.matches(i, "get") {
                 get = true
-            } else if args.matches(i, "keepttl"), case .none = expire {
+            } else if args.matches(i, "keepttl") && (expireWord == 0 || expireWord == 5) {
                 expire = .keepTTL
-            } else if isExpireWord(args, i), case .none = expire, i + 1 < args.count {
+                expireWord = 5
+            } else if word != 0 && (expireWord == 0 || expireWord == word) && i + 1 < args.count {
                 expire = .at(try parseExpire(e, args, i, command: "set"))
+                expireWord = word
                 i += 1
             } else {
                 throw RedisError.syntax
@@ -103,13 +113,17 @@ enum StringCommands {
 
     static func getex(_ e: Engine, _ c: ClientState, _ args: Args, _ r: inout ReplyWriter) throws {
         var option = ExpireOption.none
+        var optionWord: UInt8 = 0  // expireKind, or 6 for PERSIST
         var i = 2
         while i < args.count {
-            if isExpireWord(args, i), case .none = option, i + 1 < args.count {
+            let word = expireKind(args, i)
+            if word != 0 && (optionWord == 0 || optionWord == word) && i + 1 < args.count {
                 option = .at(try parseExpire(e, args, i, command: "getex"))
+                optionWord = word
                 i += 1
-            } else if args.matches(i, "persist"), case .none = option {
+            } else if args.matches(i, "persist") && (optionWord == 0 || optionWord == 6) {
                 option = .persist
+                optionWord = 6
             } else {
                 throw RedisError.syntax
             }
@@ -222,6 +236,7 @@ enum StringCommands {
             db.table[idx].value.value = .string([])
             v.append(contentsOf: args[2])
             db.table[idx].value.value = .string(v)
+            db.table[idx].value.encoding = .raw
             r.integer(v.count)
         } else {
             _ = e.setString(db, args[1], args[2])
@@ -281,7 +296,7 @@ enum StringCommands {
             r.integer(current.count)
             return
         }
-        guard offset + value.count <= maxStringLength else { throw RedisError.stringTooLong }
+        guard offset <= maxStringLength - value.count else { throw RedisError.stringTooLong }
         if let idx = existing { db.table[idx].value.value = .string([]) }
         if current.count < offset + value.count {
             current.append(contentsOf: repeatElement(0, count: offset + value.count - current.count))
@@ -291,8 +306,10 @@ enum StringCommands {
         }
         if let idx = existing {
             db.table[idx].value.value = .string(current)
+            db.table[idx].value.encoding = .raw
         } else {
             db.insert(args.bytes(1), value: .string(current))
+            db.table[db.table.count - 1].value.encoding = .raw
         }
         e.dirty += 1
         r.integer(current.count)
@@ -330,17 +347,18 @@ enum StringCommands {
     static func incrbyfloat(_ e: Engine, _ c: ClientState, _ args: Args, _ r: inout ReplyWriter) throws {
         let db = e.db(c)
         let existing = e.lookup(db, args[1])
-        var value = 0.0
+        var value: LongDouble = 0
         if let idx = existing {
             guard case .string(let v) = db.table[idx].value.value else { throw RedisError.wrongType }
-            guard let d = v.withUnsafeBytes({ RESPNumber.parseDouble($0) }) else { throw RedisError.notFloat }
+            guard let d = v.withUnsafeBytes({ LongDouble.parse($0) }) else { throw RedisError.notFloat }
             value = d
         }
-        let incr = try args.double(2)
+        guard let incr = LongDouble.parse(args[2]) else { throw RedisError.notFloat }
         let result = value + incr
         guard result.isFinite else { throw RedisError.incrFloatNaNOrInfinity }
-        let text = Array(RESPNumber.formatHumanDouble(result).utf8)
-        text.withUnsafeBytes { _ = e.setString(db, args[1], $0, keepTTL: true, existing: existing) }
+        let text = Array(LongDouble.format(result).utf8)
+        let idx = text.withUnsafeBytes { e.setString(db, args[1], $0, keepTTL: true, existing: existing) }
+        db.table[idx].value.encoding = .noInt
         e.dirty += 1
         r.bulk(text)
         // Logged as the resulting value, so replay does not depend on float rounding.

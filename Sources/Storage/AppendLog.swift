@@ -24,6 +24,10 @@ public final class AppendLog {
 
     // Shared with the sync thread, under `lock`.
     private let lock = NSCondition()
+    /// Serializes use of `file` between the command thread's writes (and inline fsyncs) and the sync thread's
+    /// repair, which reopens the file. The sync thread's own periodic fsync needs no lock: repair runs on that
+    /// same thread, and the command thread never closes the file.
+    private let fileLock = NSLock()
     private var policy: FsyncPolicy
     private var writtenSeq: UInt64
     private var writtenSize: Int
@@ -136,6 +140,8 @@ public final class AppendLog {
         }
         lock.unlock()
         do {
+            fileLock.lock()
+            defer { fileLock.unlock() }
             try batch.withUnsafeBytes { try file.write($0) }
         } catch {
             lock.lock()
@@ -237,7 +243,8 @@ public final class AppendLog {
         lock.lock()
         if failure != nil {
             lock.unlock()
-            return repair(notify: notify)
+            // Repair (reopen, rewrite, fsync) belongs to the sync thread; the command thread never blocks on it.
+            return notify ? repair(notify: notify) : false
         }
         let target = writtenSeq
         let targetSize = writtenSize
@@ -246,7 +253,13 @@ public final class AppendLog {
         guard needed else { return true }
         let started = Self.clock()
         do {
-            try file.sync()
+            if notify {
+                try file.sync()
+            } else {
+                fileLock.lock()
+                defer { fileLock.unlock() }
+                try file.sync()
+            }
         } catch {
             lock.lock()
             failure = "\(error)"
@@ -275,46 +288,51 @@ public final class AppendLog {
     /// After a write or fsync error: reopen, cut back to the last synced length, rewrite every batch not known to
     /// be durable, fsync. A failed fsync is never trusted on retry: the page cache may have dropped the pages.
     private func repair(notify: Bool = true) -> Bool {
-        lock.lock()
-        let base = syncedSize
-        let batches = unsynced + retryQueue
-        let taken = retryQueue.count
-        lock.unlock()
         let path = directory + "/" + segmentName
-        do {
-            file.close()
-            file = try fileSystem.openForAppend(path)
-            try file.truncate(to: base)
-            var size = base
-            for b in batches {
-                try b.bytes.withUnsafeBytes { try file.write($0) }
-                size += b.bytes.count
+        fileLock.lock()
+        defer { fileLock.unlock() }
+        // Batches formed while this runs join the retry queue; loop until it is empty.
+        while true {
+            lock.lock()
+            let base = syncedSize
+            let batches = unsynced + retryQueue
+            let taken = retryQueue.count
+            lock.unlock()
+            do {
+                file.close()
+                file = try fileSystem.openForAppend(path)
+                try file.truncate(to: base)
+                var size = base
+                for b in batches {
+                    try b.bytes.withUnsafeBytes { try file.write($0) }
+                    size += b.bytes.count
+                }
+                try file.sync()
+                lock.lock()
+                let last = batches.last?.lastSeq ?? syncedSeq
+                syncedSeq = last
+                writtenSeq = last
+                syncedSize = size
+                writtenSize = size
+                unsynced.removeAll()
+                retryQueue.removeFirst(taken)
+                let more = !retryQueue.isEmpty
+                if !more { failure = nil }
+                fsyncCount += 1
+                lastFsync = Self.clock()
+                let callback = onAdvance
+                lock.unlock()
+                if more { continue }
+                logger.notice("The log is writable again; writes are accepted.")
+                if notify { callback?() }
+                return true
+            } catch {
+                lock.lock()
+                failure = "\(error)"
+                lock.unlock()
+                logger.warning("Retrying the log write failed: \(error)")
+                return false
             }
-            try file.sync()
-            lock.lock()
-            let last = batches.last?.lastSeq ?? syncedSeq
-            syncedSeq = last
-            writtenSeq = last
-            syncedSize = size
-            writtenSize = size
-            unsynced.removeAll()
-            retryQueue.removeFirst(taken)
-            let more = !retryQueue.isEmpty
-            if !more { failure = nil }
-            fsyncCount += 1
-            lastFsync = Self.clock()
-            let callback = onAdvance
-            lock.unlock()
-            if more { return repair(notify: notify) }
-            logger.notice("The log is writable again; writes are accepted.")
-            if notify { callback?() }
-            return true
-        } catch {
-            lock.lock()
-            failure = "\(error)"
-            lock.unlock()
-            logger.warning("Retrying the log write failed: \(error)")
-            return false
         }
     }
 

@@ -38,6 +38,10 @@ public final class AppendLog {
     /// Batches formed while the file is failing; written by the retry.
     private var retryQueue: [(lastSeq: UInt64, bytes: [UInt8])] = []
     private var failure: String?
+    /// The failure was an fsync: the page cache may have dropped unsynced pages, so repair cuts back to the
+    /// last synced length and rewrites every unsynced batch. After a write failure it cuts back to the end of the
+    /// last complete write only.
+    private var failedSync = false
     private var lastFsync: Int64 = 0
     private var stopping = false
     private var syncThread: Thread?
@@ -263,6 +267,7 @@ public final class AppendLog {
         } catch {
             lock.lock()
             failure = "\(error)"
+            failedSync = true
             lock.unlock()
             logger.warning("fsync of the log failed: \(error). Writes are refused; the unsynced batches will be rewritten.")
             return false
@@ -294,8 +299,9 @@ public final class AppendLog {
         // Batches formed while this runs join the retry queue; loop until it is empty.
         while true {
             lock.lock()
-            let base = syncedSize
-            let batches = unsynced + retryQueue
+            let rewriteUnsynced = failedSync && policy != .no
+            let base = rewriteUnsynced ? syncedSize : writtenSize
+            let batches = (rewriteUnsynced ? unsynced : []) + retryQueue
             let taken = retryQueue.count
             lock.unlock()
             do {
@@ -317,7 +323,10 @@ public final class AppendLog {
                 unsynced.removeAll()
                 retryQueue.removeFirst(taken)
                 let more = !retryQueue.isEmpty
-                if !more { failure = nil }
+                if !more {
+                    failure = nil
+                    failedSync = false
+                }
                 fsyncCount += 1
                 lastFsync = Self.clock()
                 let callback = onAdvance

@@ -338,6 +338,7 @@ public final class AppendLog {
             } catch {
                 lock.lock()
                 failure = "\(error)"
+                failedSync = true  // unknown how much of the rewrite reached the disk: start from the synced length
                 lock.unlock()
                 logger.warning("Retrying the log write failed: \(error)")
                 return false

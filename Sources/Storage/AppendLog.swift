@@ -65,6 +65,9 @@ public final class AppendLog {
         file = try fileSystem.openForAppend(directory + "/" + segment.entry.name)
         nextSeq = lastSeq + 1
         pendingFirstSeq = nextSeq
+        // Redis replays each file with a fresh client, so a new segment starts in db 0. In a segment reopened
+        // after a restart the selected db is not known: the first batch starts with a SELECT.
+        selectedDB = segment.scan.batches.isEmpty ? 0 : -1
         writtenSeq = lastSeq
         syncedSeq = lastSeq
         writtenSize = segment.scan.validLength

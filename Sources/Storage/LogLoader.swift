@@ -59,9 +59,11 @@ public struct LoadedLog: Sendable {
                     let payload = UnsafeRawBufferPointer(rebasing: all[batch.payload])
                     var pos = 0
                     var db = batch.annotation.db
+                    var records = 0
                     while pos < payload.count {
                         switch parser.parse(payload, from: pos) {
                         case .command(let end, false):
+                            records += 1
                             try body(db, payload, parser.spans)
                             if parser.spans.count == 2, Self.isSelect(payload, parser.spans[0]),
                                 let n = RESPScan.parseInt(payload, parser.spans[1].lowerBound, parser.spans[1].upperBound)
@@ -77,6 +79,12 @@ public struct LoadedLog: Sendable {
                                 reason: "batch \(batch.annotation.firstSeq) holds a payload that is not RESP commands",
                                 directory: directory)
                         }
+                    }
+                    if records != batch.annotation.count {
+                        throw LogLoadError(
+                            file: segment.entry.name, offset: batch.offset,
+                            reason: "batch \(batch.annotation.firstSeq) declares \(batch.annotation.count) records and holds \(records)",
+                            directory: directory)
                     }
                 }
             }
@@ -137,6 +145,9 @@ public enum LogLoader {
                 throw refuse(0, "segment starts at record \(entry.startSeq), expected \(expected)")
             }
             var scan = SegmentReader.scan(bytes, expectFirstSeq: entry.startSeq)
+            if let h = scan.header, h.type != entry.type || h.number != entry.number {
+                throw refuse(0, "header says segment \(h.number) type \(h.type.rawValue), the manifest says \(entry.number) type \(entry.type.rawValue)")
+            }
             if let damage = scan.damage {
                 switch damage {
                 case .tornTail(let offset, let reason) where isLast:

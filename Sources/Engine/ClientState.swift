@@ -22,7 +22,9 @@ public final class ClientState {
     public unowned(unsafe) var lastCommand: Command? = nil
     /// Set by QUIT and CLIENT KILL: the transport closes the connection once the pending replies are sent.
     public var closeAfterReply = false
-    public weak var connection: ClientConnection?
+    /// The transport's handle. Not `weak`: a weak reference would move the handler's reference counts to a side
+    /// table and slow every retain of it on the hot path. The transport clears it when the connection closes.
+    public unowned(unsafe) var connection: ClientConnection?
 
     public init(id: Int, address: String, localAddress: String, authenticated: Bool, now: Int64) {
         self.id = id

@@ -19,6 +19,8 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
     private var context: ChannelHandlerContext?
     /// Replies held until the log has written (and, under `appendfsync always`, synced) the writes they answer.
     private var held: ByteBuffer?
+    /// The buffer of the last flush, kept for reuse.
+    private var outbound: ByteBuffer?
     private var heldUntil: UInt64 = 0
     private var closing = false
     /// True while this connection waits in the server's end-of-tick list.
@@ -39,7 +41,10 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let client { server.engine.unregisterClient(client) }
+        if let client {
+            client.connection = nil
+            server.engine.unregisterClient(client)
+        }
         server.connectionClosed(self)
         self.context = nil
         context.fireChannelInactive()
@@ -115,7 +120,16 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
     /// Sends what is queued, unless it must wait for durability position `position`.
     func flushReplies(context: ChannelHandlerContext, holdUntil position: UInt64 = 0) {
         if !reply.bytes.isEmpty {
-            var out = held ?? context.channel.allocator.buffer(capacity: reply.bytes.count)
+            var out: ByteBuffer
+            if let h = held {
+                out = h
+            } else {
+                // Reuse one buffer: by now the channel has written (and released) the previous reply, so
+                // clearing it keeps its storage instead of allocating.
+                out = outbound ?? context.channel.allocator.buffer(capacity: max(reply.bytes.count, 1024))
+                outbound = nil
+                out.clear()
+            }
             out.writeBytes(reply.bytes)
             server.engine.stats.totalNetOutput += reply.bytes.count
             reply.bytes.removeAll(keepingCapacity: true)
@@ -126,6 +140,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         if let out = held {
             held = nil
             context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+            if out.capacity <= 64 * 1024 { outbound = out }
         }
         if closing { context.close(promise: nil) }
     }

@@ -25,6 +25,11 @@ public final class ClientState {
     /// The transport's handle. Not `weak`: a weak reference would move the handler's reference counts to a side
     /// table and slow every retain of it on the hot path. The transport clears it when the connection closes.
     public unowned(unsafe) var connection: ClientConnection?
+    /// Log sequence number of this client's last write (WAITAOF waits for it).
+    public var lastWriteSeq: UInt64 = 0
+    /// Set by a command that must wait; the transport sends nothing more and runs none of the client's further
+    /// commands until it resolves the wait and calls `Engine.unblock`.
+    public var blocked: BlockedOn?
 
     public init(id: Int, address: String, localAddress: String, authenticated: Bool, now: Int64) {
         self.id = id
@@ -34,4 +39,10 @@ public final class ClientState {
         self.createdAt = now
         self.lastInteraction = now
     }
+}
+
+/// What a blocked client waits for.
+public enum BlockedOn: Equatable, Sendable {
+    /// WAITAOF: the log must have synced `seq` (when `numlocal` > 0); `deadline` in Unix ms, 0 for none.
+    case logSync(seq: UInt64, numlocal: Int, numreplicas: Int, deadline: Int64)
 }

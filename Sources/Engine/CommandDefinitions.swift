@@ -100,6 +100,7 @@ extension Engine {
             Command("flushall", arity: -1, flags: [.write], group: "server", summary: "Remove all keys from all databases", handler: V.flushall),
             Command("swapdb", arity: 3, flags: [.write, .fast], group: "server", since: "4.0.0", summary: "Swaps two Redis databases", handler: V.swapdb),
             Command("time", arity: 1, flags: [.loading, .stale, .fast], group: "server", since: "2.6.0", summary: "Return the current server time", handler: V.time),
+            Command("waitaof", arity: 4, flags: [.noscript], group: "generic", since: "7.2.0", summary: "Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the master and/or replicas", handler: V.waitaof),
             Command("lastsave", arity: 1, flags: [.loading, .stale, .fast], group: "server", summary: "Get the UNIX time stamp of the last successful save to disk", handler: V.lastsave),
             Command("info", arity: -1, flags: [.loading, .stale], group: "server", summary: "Get information and statistics about the server", handler: InfoCommand.info),
             Command("shutdown", arity: -1, flags: [.admin, .noscript, .loading, .stale], group: "server", summary: "Synchronously save the dataset to disk and then shut down the server", handler: V.shutdown),

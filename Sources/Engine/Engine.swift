@@ -13,9 +13,15 @@ public protocol CommandLog: AnyObject {
     func append(db: Int, args: Args)
     /// `nil` while writes are accepted; otherwise the reason they are refused (a write or fsync error).
     var writeError: String? { get }
+    /// Sequence number of the last command appended, and of the last one known to be on disk (WAITAOF).
+    var lastAppendedSeq: UInt64 { get }
+    var syncedSequence: UInt64 { get }
 }
 
 extension CommandLog {
+    public var lastAppendedSeq: UInt64 { 0 }
+    public var syncedSequence: UInt64 { 0 }
+
     public func append(db: Int, _ args: [[UInt8]]) {
         Args.with(args) { append(db: db, args: $0) }
     }
@@ -143,8 +149,9 @@ public final class Engine {
         } catch {
             fail(.message("ERR \(error)"), &reply)
         }
-        if command.isWrite && dirty != dirtyBefore && !propagated {
-            propagate(db: client.db, args)
+        if command.isWrite && dirty != dirtyBefore {
+            if !propagated { propagate(db: client.db, args) }
+            if let log { client.lastWriteSeq = log.lastAppendedSeq }
         }
     }
 
@@ -187,6 +194,19 @@ public final class Engine {
 
     static func prefix(_ bytes: UnsafeRawBufferPointer, _ n: Int) -> String {
         String(decoding: bytes.prefix(n), as: UTF8.self)
+    }
+
+    // MARK: Blocked clients
+
+    /// If `client` waits and its wait is over (or timed out), writes the reply, clears the block and returns true.
+    public func resolveBlock(_ client: ClientState, reply: inout ReplyWriter, now: Int64) -> Bool {
+        guard case .logSync(let seq, let numlocal, let numreplicas, let deadline)? = client.blocked else { return false }
+        let synced = (log?.syncedSequence ?? 0) >= seq
+        let done = (numlocal == 0 || synced) && numreplicas == 0
+        guard done || (deadline != 0 && now >= deadline) else { return false }
+        client.blocked = nil
+        ServerCommands.writeWaitAOFReply(local: synced, &reply)
+        return true
     }
 
     // MARK: Keyspace access

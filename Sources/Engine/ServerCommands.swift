@@ -160,6 +160,31 @@ enum ServerCommands {
         e.onShutdown?()
     }
 
+    /// WAITAOF numlocal numreplicas timeout (Redis 7.2): wait until this client's writes are fsynced.
+    static func waitaof(_ e: Engine, _ c: ClientState, _ args: Args, _ r: inout ReplyWriter) throws {
+        let numlocal = try args.int(1)
+        let numreplicas = try args.int(2)
+        let timeout = try args.int(3)
+        guard numlocal >= 0, numreplicas >= 0 else { throw RedisError.message("ERR value is out of range, must be positive") }
+        guard timeout >= 0 else { throw RedisError.message("ERR timeout is negative") }
+        guard e.log != nil || numlocal == 0 else {
+            throw RedisError.message("ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.")
+        }
+        let synced = e.log.map { $0.syncedSequence >= c.lastWriteSeq } ?? false
+        if (numlocal == 0 || synced) && numreplicas == 0 {
+            writeWaitAOFReply(local: synced, &r)
+            return
+        }
+        c.blocked = .logSync(
+            seq: c.lastWriteSeq, numlocal: numlocal, numreplicas: numreplicas, deadline: timeout == 0 ? 0 : e.now + Int64(timeout))
+    }
+
+    static func writeWaitAOFReply(local: Bool, _ r: inout ReplyWriter) {
+        r.arrayHeader(2)
+        r.integer(local ? 1 : 0)
+        r.integer(0)  // no replicas
+    }
+
     static func debugSleep(_ e: Engine, _ c: ClientState, _ args: Args, _ r: inout ReplyWriter) throws {
         let seconds = try args.double(2)
         if seconds > 0 { usleep(UInt32(min(seconds, 3600) * 1_000_000)) }

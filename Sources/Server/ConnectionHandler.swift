@@ -58,6 +58,11 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         var input = unwrapInboundIn(data)
         if closing { return }
         server.engine.stats.totalNetInput += input.readableBytes
+        if client.blocked != nil {
+            // A blocked client's further commands wait, in order, until the block resolves.
+            if pending == nil { pending = input } else { pending!.writeBuffer(&input) }
+            return
+        }
         if var carried = pending {
             pending = nil
             carried.writeBuffer(&input)
@@ -97,6 +102,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
                     }
                     pos = end
                     if client.closeAfterReply { closing = true }
+                    if client.blocked != nil { return pos }
                 case .error(let error):
                     reply.error("ERR " + error.message)
                     server.logger.debug("Protocol error from client", metadata: ["addr": "\(client.address)", "error": "\(error.message)"])
@@ -115,6 +121,25 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         // Replies leave at the end of the loop tick, after the tick's log write (see GodisServer.endOfTick): writes
         // reach the log before their replies, and the clients' wake-ups come in one burst, as in Redis's beforeSleep.
         if !reply.bytes.isEmpty || closing { server.flushAtEndOfTick(self) }
+        if client.blocked != nil { server.clientBlocked(self) }
+    }
+
+    /// Called by the server when something a blocked client may wait for changed. Returns true once unblocked:
+    /// the reply is queued and the commands that arrived meanwhile run.
+    func resumeIfUnblocked() -> Bool {
+        guard let client, context != nil else { return true }
+        guard server.engine.resolveBlock(client, reply: &reply, now: Engine.clockMillis()) else { return false }
+        if var carried = pending {
+            pending = nil
+            process(&carried)
+            if carried.readableBytes > 0 { pending = carried }
+        }
+        server.flushAtEndOfTick(self)
+        if client.blocked != nil {
+            server.clientBlocked(self)
+            return false
+        }
+        return true
     }
 
     /// Sends what is queued, unless it must wait for durability position `position`.

@@ -19,6 +19,8 @@ public final class GodisServer: Service, @unchecked Sendable {
     private var listeners: [Channel] = []
     private(set) var log: AppendLog?
     private var awaitingEndOfTick: [ConnectionHandler] = []
+    /// Clients blocked in WAITAOF.
+    private var blocked: [ObjectIdentifier: ConnectionHandler] = [:]
     private var endOfTickScheduled = false
     private var connections: [ObjectIdentifier: ConnectionHandler] = [:]
     private var expiryTask: RepeatedTask?
@@ -78,6 +80,7 @@ public final class GodisServer: Service, @unchecked Sendable {
         let interval = TimeAmount.milliseconds(Int64(1000 / max(1, configuration.hz)))
         expiryTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [unowned self] _ in
             self.engine.activeExpireCycle(budgetMicros: 25_000 / Int64(max(1, self.configuration.hz / 10)))
+            if !self.blocked.isEmpty { self.resumeBlocked() }  // WAITAOF timeouts
             self.endOfTick()
         }
         logger.notice("Ready to accept connections tcp", metadata: ["port": "\(boundPorts.first ?? 0)"])
@@ -142,14 +145,33 @@ public final class GodisServer: Service, @unchecked Sendable {
         let waiting = awaitingEndOfTick
         awaitingEndOfTick.removeAll(keepingCapacity: true)
         for h in waiting { h.endOfTick(position: position) }
+        if !blocked.isEmpty {
+            resumeBlocked()
+            if !blocked.isEmpty { log?.requestSync() }
+        }
+    }
+
+    func clientBlocked(_ handler: ConnectionHandler) {
+        blocked[ObjectIdentifier(handler)] = handler
+        if !endOfTickScheduled {
+            endOfTickScheduled = true
+            loop.execute { [unowned self] in self.endOfTick() }
+        }
+    }
+
+    /// Unblocks every client whose wait is over (synced, or timed out).
+    private func resumeBlocked() {
+        for (id, h) in blocked where h.resumeIfUnblocked() { blocked[id] = nil }
     }
 
     private func durabilityAdvanced() {
         for h in connections.values where h.hasHeldReplies { h.durabilityAdvanced() }
+        if !blocked.isEmpty { resumeBlocked() }
     }
 
     func connectionClosed(_ handler: ConnectionHandler) {
         connections[ObjectIdentifier(handler)] = nil
+        blocked[ObjectIdentifier(handler)] = nil
     }
 
     private func persistenceInfo() -> [(String, String)] {

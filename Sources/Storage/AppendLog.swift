@@ -44,6 +44,7 @@ public final class AppendLog {
     private var failedSync = false
     private var lastFsync: Int64 = 0
     private var stopping = false
+    private var syncRequested = false
     private var syncThread: Thread?
     private var syncThreadDone = false
 
@@ -167,7 +168,25 @@ public final class AppendLog {
         return last
     }
 
+    /// Sequence number of the last command appended (written or still pending).
+    public var lastAppendedSeq: UInt64 { nextSeq - 1 + UInt64(pendingCount) }
+
     // MARK: Any thread
+
+    /// Asks the sync thread to fsync now rather than at the next second (WAITAOF), in any policy.
+    public func requestSync() {
+        lock.lock()
+        syncRequested = true
+        lock.signal()
+        lock.unlock()
+    }
+
+    /// The last sequence number known to be on disk.
+    public var syncedSequence: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return syncedSeq
+    }
 
     /// The last sequence number whose reply may be sent: synced under `always`, written otherwise.
     public var acknowledgedSeq: UInt64 {
@@ -219,13 +238,14 @@ public final class AppendLog {
     private func syncLoop() {
         lock.lock()
         while !stopping {
-            if failure == nil { _ = lock.wait(until: Date(timeIntervalSinceNow: 1)) }
+            if failure == nil && !syncRequested { _ = lock.wait(until: Date(timeIntervalSinceNow: 1)) }
             if stopping { break }
             // `always` is synced by the command thread at the end of each tick (`syncNow()`); this thread does
-            // the once-a-second fsync of `everysec` and the retries after a failure.
+            // the once-a-second fsync of `everysec`, the fsyncs WAITAOF asks for, and the retries after a failure.
             let due =
-                failure != nil
+                failure != nil || (syncRequested && writtenSeq > syncedSeq)
                 || (policy == .everysec && writtenSeq > syncedSeq && Self.clock() - lastFsync >= 1000)
+            syncRequested = false
             if !due { continue }
             lock.unlock()
             syncNow()
@@ -289,7 +309,7 @@ public final class AppendLog {
         unsynced.removeAll { $0.lastSeq <= target }
         let callback = onAdvance
         lock.unlock()
-        if notify && policy == .always { callback?() }
+        if notify { callback?() }
         return true
     }
 

@@ -157,6 +157,34 @@ struct ServerTests {
         }
     }
 
+    @Test func waitaofBlocksUntilTheWriteIsSynced() async throws {
+        let dir = tempDirectory()
+        let s = try RunningServer {
+            $0.appendOnly = true
+            $0.dir = dir
+            $0.appendFsync = .no  // nothing would ever fsync unless WAITAOF asks
+        }
+        let c = try s.client()
+        var out: [UInt8] = []
+        for command in [["SET", "k", "v"], ["WAITAOF", "1", "0", "0"], ["GET", "k"]] {
+            RESPEncoder.appendCommand(command.map { Array($0.utf8) }, to: &out)
+        }
+        try c.send(out)
+        #expect(try c.readReply() == .simpleString("OK"))
+        #expect(try c.readReply() == .array([.integer(1), .integer(0)]))
+        #expect(try c.readReply() == .bulk("v"), "the command after WAITAOF runs after it, in order")
+        let info = try c.command("INFO", "persistence").text ?? ""
+        #expect(info.contains("godis_aof_fsyncs:1"))
+        // Asking for a replica that does not exist times out with the local count.
+        #expect(try c.command("WAITAOF", "1", "1", "50") == .array([.integer(1), .integer(0)]))
+        try await s.stop()
+
+        let off = try RunningServer()
+        #expect(try off.client().command("WAITAOF", "1", "0", "0") == .error(
+            "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled."))
+        try await off.stop()
+    }
+
     @Test func alwaysModeGroupsConcurrentClients() async throws {
         let dir = tempDirectory()
         let s = try RunningServer {

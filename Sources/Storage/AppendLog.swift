@@ -45,6 +45,9 @@ public final class AppendLog {
     private var lastFsync: Int64 = 0
     private var stopping = false
     private var syncRequested = false
+    private var unsyncedBytes = 0
+    /// Most bytes of unsynced batches kept in memory before the sync thread fsyncs ahead of its second.
+    static let unsyncedLimit = 8 << 20
     private var syncThread: Thread?
     private var syncThreadDone = false
 
@@ -163,7 +166,15 @@ public final class AppendLog {
         lock.lock()
         writtenSeq = last
         writtenSize += batch.count
-        if policy != .no { unsynced.append((last, batch)) }
+        if policy != .no {
+            unsynced.append((last, batch))
+            unsyncedBytes += batch.count
+            // The copies kept for a rewrite after an fsync error are bounded: past the limit, fsync early.
+            if unsyncedBytes > Self.unsyncedLimit && !syncRequested {
+                syncRequested = true
+                lock.signal()
+            }
+        }
         lock.unlock()
         return last
     }
@@ -307,6 +318,7 @@ public final class AppendLog {
         fsyncCount += 1
         if took > 2000 { delayedFsyncs += 1 }
         unsynced.removeAll { $0.lastSeq <= target }
+        unsyncedBytes = unsynced.reduce(0) { $0 + $1.bytes.count }
         let callback = onAdvance
         lock.unlock()
         if notify { callback?() }
@@ -344,6 +356,7 @@ public final class AppendLog {
                 syncedSize = size
                 writtenSize = size
                 unsynced.removeAll()
+                unsyncedBytes = 0
                 retryQueue.removeFirst(taken)
                 let more = !retryQueue.isEmpty
                 if !more {

@@ -45,6 +45,8 @@ public protocol FileSystem: AnyObject {
     func remove(_ path: String) throws
     func truncateFile(_ path: String, to size: Int) throws
     func syncDirectory(_ path: String) throws
+    /// The file's bytes for reading (see `FileBytes`); the default reads it whole.
+    func contents(_ path: String) throws -> FileBytes
 }
 
 extension FileSystem {

@@ -34,8 +34,18 @@ public struct LogLoadError: Error, CustomStringConvertible, Equatable {
 /// A segment read at startup.
 public struct LoadedSegment: Sendable {
     public var entry: ManifestEntry
-    public var bytes: [UInt8]
+    /// The file's contents (possibly mapped); only `0..<scan.validLength` is log.
+    public var data: FileBytes
     public var scan: SegmentScan
+
+    public init(entry: ManifestEntry, data: FileBytes, scan: SegmentScan) {
+        self.entry = entry
+        self.data = data
+        self.scan = scan
+    }
+
+    /// The valid bytes, copied.
+    public var bytes: [UInt8] { data[0..<scan.validLength] }
 }
 
 /// Everything recovery found: the segments to replay, in order, and how loading ended.
@@ -54,8 +64,14 @@ public struct LoadedLog: Sendable {
     ) throws {
         var parser = RequestParser()
         for segment in segments {
-            try segment.bytes.withUnsafeBytes { all in
+            try segment.data.withUnsafeBytes { all in
+                var released = 0
                 for batch in segment.scan.batches {
+                    if batch.offset - released >= 8 << 20 {
+                        // Replayed pages are not needed again: keep peak memory to the keyspace.
+                        segment.data.release(upTo: batch.offset)
+                        released = batch.offset
+                    }
                     let payload = UnsafeRawBufferPointer(rebasing: all[batch.payload])
                     var pos = 0
                     var db = batch.annotation.db
@@ -140,11 +156,11 @@ public enum LogLoader {
                 LogLoadError(file: entry.name, offset: offset, reason: reason, directory: directory)
             }
             guard fs.fileExists(path) else { throw refuse(0, "segment listed in the manifest is missing") }
-            let bytes = try fs.readFile(path)
+            let data = try fs.contents(path)
             if entry.startSeq != expected {
                 throw refuse(0, "segment starts at record \(entry.startSeq), expected \(expected)")
             }
-            var scan = SegmentReader.scan(bytes, expectFirstSeq: entry.startSeq)
+            var scan = data.withUnsafeBytes { SegmentReader.scan($0, expectFirstSeq: entry.startSeq) }
             if let h = scan.header, h.type != entry.type || h.number != entry.number {
                 throw refuse(0, "header says segment \(h.number) type \(h.type.rawValue), the manifest says \(entry.number) type \(entry.type.rawValue)")
             }
@@ -154,9 +170,9 @@ public enum LogLoader {
                     guard allowTruncatedTail else {
                         throw refuse(offset, "\(reason) (aof-load-truncated is off)")
                     }
-                    let dropped = bytes.count - scan.validLength
+                    let dropped = data.count - scan.validLength
                     let side = path + ".torn-\(scan.validLength)"
-                    try fs.writeNewFile(side, Array(bytes[scan.validLength...]), directory: directory)
+                    try fs.writeNewFile(side, data[scan.validLength..<data.count], directory: directory)
                     try fs.truncateFile(path, to: scan.validLength)
                     try fs.syncDirectory(directory)
                     logger.warning(
@@ -172,17 +188,17 @@ public enum LogLoader {
             }
             let lastSeq = scan.batches.last.map { $0.annotation.lastSeq } ?? (entry.startSeq - 1)
             if entry.isClosed {
-                if let size = entry.size, size != bytes.count {
+                if let size = entry.size, size != data.count {
                     throw refuse(
-                        min(size, bytes.count),
-                        "segment is \(bytes.count) bytes, the manifest recorded \(size) (lost or extra bytes)")
+                        min(size, data.count),
+                        "segment is \(data.count) bytes, the manifest recorded \(size) (lost or extra bytes)")
                 }
                 if let end = entry.endSeq, end != lastSeq {
-                    throw refuse(bytes.count, "segment ends at record \(lastSeq), the manifest recorded \(end)")
+                    throw refuse(data.count, "segment ends at record \(lastSeq), the manifest recorded \(end)")
                 }
             }
             expected = lastSeq + 1
-            segments.append(LoadedSegment(entry: entry, bytes: Array(bytes[..<scan.validLength]), scan: scan))
+            segments.append(LoadedSegment(entry: entry, data: data, scan: scan))
         }
         return LoadedLog(manifest: manifest, segments: segments, outcome: outcome, lastSeq: expected - 1)
     }
@@ -204,7 +220,7 @@ public enum LogLoader {
             directory + "/" + LogFormat.manifestName(prefix: prefix), manifest.encoded(), directory: directory)
         let segments = manifest.entries.map { e in
             let bytes = e.type == .base ? baseBytes : incrBytes
-            return LoadedSegment(entry: e, bytes: bytes, scan: SegmentReader.scan(bytes))
+            return LoadedSegment(entry: e, data: FileBytes(bytes), scan: SegmentReader.scan(bytes))
         }
         return LoadedLog(manifest: manifest, segments: segments, outcome: .clean, lastSeq: 0)
     }

@@ -67,6 +67,9 @@ public final class AppendLog {
         self.policy = policy
         segmentName = segment.entry.name
         file = try fileSystem.openForAppend(directory + "/" + segment.entry.name)
+        // What was loaded may have been read from the page cache of a process that died before its fsync: make
+        // it durable before calling it synced (this also persists a torn-tail cut).
+        try file.sync()
         nextSeq = lastSeq + 1
         pendingFirstSeq = nextSeq
         // Redis replays each file with a fresh client, so a new segment starts in db 0. In a segment reopened
@@ -166,7 +169,9 @@ public final class AppendLog {
         lock.lock()
         writtenSeq = last
         writtenSize += batch.count
-        if policy != .no {
+        do {
+            // Kept in every policy: after an fsync error these are rewritten (under `no` too, since WAITAOF and
+            // the memory bound below make that policy fsync sometimes).
             unsynced.append((last, batch))
             unsyncedBytes += batch.count
             // The copies kept for a rewrite after an fsync error are bounded: past the limit, fsync early.
@@ -334,11 +339,12 @@ public final class AppendLog {
         // Batches formed while this runs join the retry queue; loop until it is empty.
         while true {
             lock.lock()
-            let rewriteUnsynced = failedSync && policy != .no
+            let rewriteUnsynced = failedSync
             let base = rewriteUnsynced ? syncedSize : writtenSize
             let batches = (rewriteUnsynced ? unsynced : []) + retryQueue
             let taken = retryQueue.count
             lock.unlock()
+            var syncing = false
             do {
                 file.close()
                 file = try fileSystem.openForAppend(path)
@@ -348,9 +354,10 @@ public final class AppendLog {
                     try b.bytes.withUnsafeBytes { try file.write($0) }
                     size += b.bytes.count
                 }
+                syncing = true
                 try file.sync()
                 lock.lock()
-                let last = batches.last?.lastSeq ?? syncedSeq
+                let last = batches.last.map { max($0.lastSeq, writtenSeq) } ?? max(writtenSeq, syncedSeq)
                 syncedSeq = last
                 writtenSeq = last
                 syncedSize = size
@@ -374,7 +381,9 @@ public final class AppendLog {
             } catch {
                 lock.lock()
                 failure = "\(error)"
-                failedSync = true  // unknown how much of the rewrite reached the disk: start from the synced length
+                // After a failed fsync the unsynced pages may be gone: start again from the synced length. After a
+                // failed write, what was written before stays (cutting it could lose acknowledged writes).
+                if syncing { failedSync = true }
                 lock.unlock()
                 logger.warning("Retrying the log write failed: \(error)")
                 return false

@@ -125,11 +125,16 @@ public enum LogLoader {
     ) throws -> LoadedLog {
         let manifestPath = directory + "/" + LogFormat.manifestName(prefix: prefix)
         if !fs.fileExists(manifestPath) {
-            let existing = (try? fs.listDirectory(directory)) ?? []
-            if existing.contains(where: { $0.hasPrefix(prefix) && $0.hasSuffix(".aof") }) {
-                throw LogLoadError(
-                    file: LogFormat.manifestName(prefix: prefix), offset: 0,
-                    reason: "the manifest is missing but segment files exist", directory: directory)
+            // No manifest: a fresh log, or one whose creation was cut short (segments are written before the
+            // manifest). Segments that hold batches mean data without a manifest: refuse rather than guess.
+            let existing = ((try? fs.listDirectory(directory)) ?? []).filter { $0.hasPrefix(prefix) && $0.hasSuffix(".aof") }
+            for name in existing {
+                let scan = try fs.contents(directory + "/" + name).withUnsafeBytes { SegmentReader.scan($0) }
+                if !scan.batches.isEmpty || scan.damage.map({ $0.offset > 0 }) == true {
+                    throw LogLoadError(
+                        file: LogFormat.manifestName(prefix: prefix), offset: 0,
+                        reason: "the manifest is missing but segment \(name) holds data", directory: directory)
+                }
             }
             return try create(directory: directory, prefix: prefix, fileSystem: fs, now: now)
         }
@@ -171,9 +176,21 @@ public enum LogLoader {
                         throw refuse(offset, "\(reason) (aof-load-truncated is off)")
                     }
                     let dropped = data.count - scan.validLength
-                    let side = path + ".torn-\(scan.validLength)"
+                    var side = path + ".torn-\(scan.validLength)"
+                    var n = 1
+                    while fs.fileExists(side) {  // never overwrite bytes an earlier cut saved
+                        side = path + ".torn-\(scan.validLength).\(n)"
+                        n += 1
+                    }
                     try fs.writeNewFile(side, data[scan.validLength..<data.count], directory: directory)
-                    try fs.truncateFile(path, to: scan.validLength)
+                    if scan.header == nil {
+                        // Cut inside its header: the segment holds nothing yet; give it its header back.
+                        let header = SegmentHeader(type: entry.type, number: entry.number, createdAt: now).encoded()
+                        try fs.writeAtomically(path, header, directory: directory)
+                        scan = SegmentReader.scan(header)
+                    } else {
+                        try fs.truncateFile(path, to: scan.validLength)
+                    }
                     try fs.syncDirectory(directory)
                     logger.warning(
                         "Log tail cut: \(entry.name) truncated at byte \(scan.validLength), \(dropped) bytes dropped (\(reason)); the cut bytes are in \(side)"

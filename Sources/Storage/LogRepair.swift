@@ -177,13 +177,12 @@ extension SegmentReader {
                     return
                 }
                 let start = r.upperBound + 2
-                let end = start + ann.length
-                guard end <= b.count, batchChecksumOK(b, r, start..<end, ann) else {
+                guard ann.length <= b.count - start, batchChecksumOK(b, r, start..<(start + ann.length), ann) else {
                     result.damage = .corrupt(offset: pos, reason: "checksum mismatch in batch \(ann.firstSeq)")
                     return
                 }
-                result.batches.append(BatchLocation(annotation: ann, offset: pos, payload: start..<end))
-                pos = end
+                result.batches.append(BatchLocation(annotation: ann, offset: pos, payload: start..<(start + ann.length)))
+                pos = start + ann.length
             }
         }
         return result
@@ -195,20 +194,22 @@ extension SegmentReader {
         return crc == ann.crc
     }
 
-    /// The offset of the next `#B ` annotation after `offset` whose batch checksum validates.
+    /// The offset of the next `#B ` annotation after `offset` that starts a line and whose batch checksum validates.
     static func nextValidBatch(_ bytes: [UInt8], after offset: Int) -> Int? {
-        bytes.withUnsafeBytes { b -> Int? in
-            var i = offset + 1
-            while i + 3 < b.count {
-                if b[i] == UInt8(ascii: "#") && b[i + 1] == UInt8(ascii: "B") && b[i + 2] == 32 && (b[i - 1] == 10),
-                    let r = line(b, from: i), let ann = parseAnnotation(b, r)
-                {
-                    let start = r.upperBound + 2
-                    if start + ann.length <= b.count && batchChecksumOK(b, r, start..<(start + ann.length), ann) { return i }
-                }
-                i += 1
+        bytes.withUnsafeBytes { nextValidBatch($0, after: offset) }
+    }
+
+    static func nextValidBatch(_ b: UnsafeRawBufferPointer, after offset: Int) -> Int? {
+        var i = offset + 1
+        while i + 3 < b.count {
+            if b[i] == UInt8(ascii: "#") && b[i + 1] == UInt8(ascii: "B") && b[i + 2] == 32 && b[i - 1] == 10,
+                let r = line(b, from: i), let ann = parseAnnotation(b, r)
+            {
+                let start = r.upperBound + 2
+                if ann.length <= b.count - start && batchChecksumOK(b, r, start..<(start + ann.length), ann) { return i }
             }
-            return nil
+            i += 1
         }
+        return nil
     }
 }

@@ -136,9 +136,22 @@ public enum SegmentReader {
 
     /// Validates a line's trailing checksum token: CRC32C of everything before it.
     static func lineChecksumOK(_ b: UnsafeRawBufferPointer, _ r: Range<Int>, crcToken: Substring) -> Bool {
-        guard crcToken.count == 8, let stored = UInt32(crcToken, radix: 16) else { return false }
+        guard let stored = checksumToken(crcToken) else { return false }
         let covered = r.lowerBound..<(r.upperBound - 8)
         return CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: b[covered])) == stored
+    }
+
+    /// Exactly 8 lower-case hex digits (so that no bit flip in a checksum token goes unnoticed).
+    static func checksumToken(_ t: Substring) -> UInt32? {
+        guard t.utf8.count == 8, t.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else { return nil }
+        return UInt32(t, radix: 16)
+    }
+
+    /// A canonical unsigned decimal: digits only, no sign, no leading zeros, at most 19 digits.
+    static func number(_ t: Substring) -> UInt64? {
+        let u = t.utf8
+        guard !u.isEmpty, u.count <= 19, u.allSatisfy({ $0 >= 48 && $0 <= 57 }), u.first != 48 || u.count == 1 else { return nil }
+        return UInt64(t)
     }
 
     public enum HeaderError: Error, Equatable {
@@ -150,17 +163,23 @@ public enum SegmentReader {
     static func parseHeader(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> Result<SegmentHeader, HeaderError> {
         let t = tokens(b, r)
         guard t.first == Substring(LogFormat.segmentMagic) else { return .failure(.notGodis) }
-        guard t.count >= 6, let version = Int(t[1]) else { return .failure(.malformed("header has too few fields")) }
+        // The version comes first: a newer major version may have another layout (and checksum) altogether.
+        guard t.count >= 2, let version = number(t[1]) else { return .failure(.malformed("header has no version")) }
+        guard version <= LogFormat.majorVersion else { return .failure(.newerVersion(Int(version))) }
+        guard t.count >= 6 else { return .failure(.malformed("header has too few fields")) }
         guard lineChecksumOK(b, r, crcToken: t[t.count - 1]) else { return .failure(.malformed("header checksum mismatch")) }
-        guard version <= LogFormat.majorVersion else { return .failure(.newerVersion(version)) }
-        guard let type = SegmentType(rawValue: String(t[2])), let number = Int(t[3]), let created = Int64(t[4]) else {
+        guard let type = SegmentType(rawValue: String(t[2])), let n = number(t[3]), let created = number(t[4]) else {
             return .failure(.malformed("header fields do not parse"))
         }
-        var h = SegmentHeader(type: type, number: number, createdAt: created)
-        h.version = version
+        var h = SegmentHeader(type: type, number: Int(n), createdAt: Int64(created))
+        h.version = Int(version)
         for token in t[5..<(t.count - 1)] {
             let kv = token.split(separator: "=", maxSplits: 1)
             if kv.count == 2 { h.options[String(kv[0])] = String(kv[1]) }
+        }
+        // Unknown options are skipped, except an encoding: this build decodes plain RESP payloads only.
+        if let encoding = h.options["encoding"] {
+            return .failure(.malformed("unsupported payload encoding '\(encoding)' (this build reads plain RESP only)"))
         }
         return .success(h)
     }
@@ -168,11 +187,21 @@ public enum SegmentReader {
     /// Parses the annotation line at `r`; `nil` if it is not a well-formed annotation.
     static func parseAnnotation(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> BatchAnnotation? {
         let t = tokens(b, r)
-        guard t.count >= 7, t[0] == "#B", let seq = UInt64(t[1]), let count = Int(t[2]), let length = Int(t[3]),
-            let db = Int(t[4]), let ts = Int64(t[5]), t[t.count - 1].count == 8,
-            let crc = UInt32(t[t.count - 1], radix: 16), count > 0, length >= 0, db >= 0
+        guard t.count >= 7, t[0] == "#B", let seq = number(t[1]), let count = number(t[2]), let length = number(t[3]),
+            let db = number(t[4]), let ts = number(t[5]), let crc = checksumToken(t[t.count - 1]), count > 0,
+            seq <= UInt64(Int64.max), ts <= UInt64(Int64.max)
         else { return nil }
-        return BatchAnnotation(firstSeq: seq, count: count, length: length, db: db, timestamp: ts, crc: crc)
+        return BatchAnnotation(
+            firstSeq: seq, count: Int(count), length: Int(length), db: Int(db), timestamp: Int64(ts), crc: crc)
+    }
+
+    /// A batch that runs to the end of the file looks torn, unless a valid batch follows it: then its length field
+    /// was damaged (a bit flip), and cutting there would drop good batches, so it is corruption.
+    static func tornUnlessFollowed(_ b: UnsafeRawBufferPointer, at pos: Int, _ reason: String) -> SegmentDamage {
+        if let next = nextValidBatch(b, after: pos) {
+            return .corrupt(offset: pos, reason: "\(reason), yet a valid batch follows at byte \(next)")
+        }
+        return .tornTail(offset: pos, reason: reason)
     }
 
     public static func scan(_ b: UnsafeRawBufferPointer, expectFirstSeq: UInt64? = nil) -> SegmentScan {
@@ -196,7 +225,7 @@ public enum SegmentReader {
         case .failure(.newerVersion(let v)):
             result.damage = .corrupt(
                 offset: 0,
-                reason: "written by log format \(v), this build reads format \(LogFormat.majorVersion); upgrade Godis")
+                reason: "written by format \(v), this build reads format \(LogFormat.majorVersion)")
             return result
         case .failure(.malformed(let why)):
             result.damage = .corrupt(offset: 0, reason: why)
@@ -227,18 +256,17 @@ public enum SegmentReader {
                 return result
             }
             let payloadStart = annLine.upperBound + 2
-            let payloadEnd = payloadStart + ann.length
-            if payloadEnd > end {
-                result.damage = .tornTail(
-                    offset: pos,
-                    reason: "batch \(ann.firstSeq) needs \(ann.length) payload bytes, \(max(0, end - payloadStart)) present")
+            if ann.length > end - payloadStart {
+                let reason = "batch \(ann.firstSeq) needs \(ann.length) payload bytes, \(max(0, end - payloadStart)) present"
+                result.damage = tornUnlessFollowed(b, at: pos, reason)
                 return result
             }
+            let payloadEnd = payloadStart + ann.length
             var crc = CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: b[annLine.lowerBound..<(annLine.upperBound - 8)]))
             crc = CRC32C.extend(crc, UnsafeRawBufferPointer(rebasing: b[payloadStart..<payloadEnd]))
             if crc != ann.crc {
                 let reason = "checksum mismatch in batch \(ann.firstSeq) (stored \(CRC32C.hex(ann.crc)), computed \(CRC32C.hex(crc)))"
-                result.damage = payloadEnd >= end ? .tornTail(offset: pos, reason: reason) : .corrupt(offset: pos, reason: reason)
+                result.damage = payloadEnd >= end ? tornUnlessFollowed(b, at: pos, reason) : .corrupt(offset: pos, reason: reason)
                 return result
             }
             if let expected = nextSeq, ann.firstSeq != expected {

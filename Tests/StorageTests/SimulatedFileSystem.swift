@@ -28,7 +28,8 @@ struct SimulatedPowerLoss: Error, CustomStringConvertible {
 ///   as soon as they return, as if the directory and the inode were journaled synchronously. `syncDirectory` is
 ///   counted but changes nothing. The storage code fsyncs the directory where the format requires it, so this
 ///   model is kinder than a real disk only about metadata ordering, never about file data.
-/// * Unsynced data is lost as a suffix (a prefix of it survives), never as holes in the middle.
+/// * Unsynced data is lost as a suffix (a prefix of it survives). The only holes in the middle of a file are the
+///   pages a failed fsync dropped (below).
 ///
 /// Faults:
 /// * `failNextWrites(n, errno:, partialBytes:)`: the next `n` `write()` calls throw `FileSystemError` (default
@@ -41,6 +42,7 @@ struct SimulatedPowerLoss: Error, CustomStringConvertible {
 ///   data in this model.
 /// * `armPowerLoss(afterOperations:)`: the power fails right before the (n+1)-th mutating operation; that operation
 ///   and every later one throw `SimulatedPowerLoss` until `crash(rng:)`.
+/// * `beforeWrite`: a hook run at the start of every `write()`, to interleave "another thread" deterministically.
 ///
 /// Open handles belong to one "boot": after `crash(rng:)` they throw `EBADF`, like the file descriptors of a process
 /// that died.
@@ -48,8 +50,15 @@ final class SimulatedFileSystem: FileSystem {
     final class Inode {
         var current: [UInt8] = []
         var durable: [UInt8] = []
-        /// Bytes whose write-back failed; zeros on the disk whatever happens later (see the class comment).
-        var lost: Range<Int>? = nil
+        /// Byte ranges whose write-back failed; zeros on the disk whatever happens later (see the class comment).
+        var lost: [Range<Int>] = []
+
+        /// `bytes` with the lost ranges zeroed: what the disk holds of them.
+        func onDisk(_ bytes: [UInt8]) -> [UInt8] {
+            var d = bytes
+            for r in lost { for i in r where i < d.count { d[i] = 0 } }
+            return d
+        }
 
         func copy() -> Inode {
             let c = Inode()
@@ -73,6 +82,9 @@ final class SimulatedFileSystem: FileSystem {
     var failedSyncLosesPages = true
     private var operationsUntilPowerLoss: Int? = nil
     private(set) var poweredOff = false
+    /// Called at the start of every `write()` with the file's path, before anything is written: lets a test run
+    /// code "concurrently" at a precise point of an operation (e.g. a second thread entering the same code).
+    var beforeWrite: ((String) -> Void)?
 
     // Counters, for assertions about what the code under test did.
     private(set) var writeCalls = 0
@@ -106,6 +118,20 @@ final class SimulatedFileSystem: FileSystem {
         operationsUntilPowerLoss = n
     }
 
+    /// Cancels pending write/fsync faults (the disk was replaced, or the machine rebooted).
+    func clearFaults() {
+        writeFaults = 0
+        syncFaults = 0
+    }
+
+    /// Cancels an armed power loss that has not happened yet.
+    func disarmPowerLoss() {
+        if !poweredOff { operationsUntilPowerLoss = nil }
+    }
+
+    /// True when some file has bytes a failed fsync dropped (they read back until the next crash, then are zeros).
+    var hasLostPages: Bool { files.values.contains { !$0.lost.isEmpty } }
+
     /// What happened to one file's unsynced suffix in a crash.
     enum TailFate: Equatable {
         case kept(Int)
@@ -138,12 +164,10 @@ final class SimulatedFileSystem: FileSystem {
                     fates[path] = .dropped(unsynced)
                 }
             }
-            if let lost = f.lost {
-                for i in lost where i < result.count { result[i] = 0 }
-            }
+            result = f.onDisk(result)
             f.current = result
             f.durable = result
-            f.lost = nil
+            f.lost = []
         }
         boot += 1
         crashes += 1
@@ -164,14 +188,12 @@ final class SimulatedFileSystem: FileSystem {
     }
 
     /// The page-cache content of `path` (what a read returns), or nil.
-    func contents(_ path: String) -> [UInt8]? { files[path]?.current }
+    func cachedContents(_ path: String) -> [UInt8]? { files[path]?.current }
 
     /// The on-disk content of `path` as of its last successful sync, or nil.
     func durableContents(_ path: String) -> [UInt8]? {
         guard let f = files[path] else { return nil }
-        var d = f.durable
-        if let lost = f.lost { for i in lost where i < d.count { d[i] = 0 } }
-        return d
+        return f.onDisk(f.durable)
     }
 
     /// Removes a file without counting an operation (test setup).
@@ -228,6 +250,7 @@ final class SimulatedFileSystem: FileSystem {
     fileprivate func write(_ handle: SimulatedFile, _ bytes: UnsafeRawBufferPointer) throws {
         try check(handle, "write")
         try mutate("write", handle.path)
+        beforeWrite?(handle.path)
         writeCalls += 1
         if writeFaults > 0 {
             writeFaults -= 1
@@ -248,18 +271,11 @@ final class SimulatedFileSystem: FileSystem {
             syncFaults -= 1
             failedSyncs += 1
             if failedSyncLosesPages && f.current.count > f.durable.count {
-                let newly = f.durable.count..<f.current.count
-                if let old = f.lost {
-                    f.lost = min(old.lowerBound, newly.lowerBound)..<max(old.upperBound, newly.upperBound)
-                } else {
-                    f.lost = newly
-                }
+                f.lost.append(f.durable.count..<f.current.count)
             }
             throw FileSystemError("fdatasync", handle.path, errno: syncFaultErrno)
         }
-        var d = f.current
-        if let lost = f.lost { for i in lost where i < d.count { d[i] = 0 } }
-        f.durable = d
+        f.durable = f.onDisk(f.current)
     }
 
     fileprivate func truncate(_ f: Inode, to size: Int) {
@@ -270,9 +286,7 @@ final class SimulatedFileSystem: FileSystem {
             f.current += [UInt8](repeating: 0, count: size - f.current.count)
         }
         if size < f.durable.count { f.durable.removeSubrange(size...) }
-        if let lost = f.lost {
-            f.lost = lost.upperBound <= size ? lost : (lost.lowerBound < size ? lost.lowerBound..<size : nil)
-        }
+        f.lost = f.lost.compactMap { r in r.lowerBound >= size ? nil : r.lowerBound..<min(r.upperBound, size) }
     }
 
     private func check(_ handle: SimulatedFile, _ op: String) throws {

@@ -258,3 +258,32 @@ func removeTree(_ path: String) {
 func writeRealFile(_ path: String, _ bytes: [UInt8]) throws {
     try PosixFileSystem().writeNewFile(path, bytes, directory: SimulatedFileSystem.parent(of: path))
 }
+
+// MARK: Driving AppendLog directly
+
+/// Appends one command to `log`'s pending batch (what the engine does through `CommandLog`).
+func appendCommand(_ log: AppendLog, db: Int, _ args: [String]) {
+    var flat: [UInt8] = []
+    var spans: [Range<Int>] = []
+    for a in args {
+        spans.append(flat.count..<(flat.count + a.utf8.count))
+        flat += Array(a.utf8)
+    }
+    flat.withUnsafeBytes { buf in
+        log.append(db: db, count: spans.count) { UnsafeRawBufferPointer(rebasing: buf[spans[$0]]) }
+    }
+}
+
+func openLog(_ fs: FileSystem, directory: String = "/d", policy: FsyncPolicy = .always, allowTruncatedTail: Bool = true,
+    now: Int64 = 1_764_079_273_619) throws -> (AppendLog, LoadedLog)
+{
+    try AppendLog.open(
+        directory: directory, prefix: Names.prefix, policy: policy, allowTruncatedTail: allowTruncatedTail,
+        fileSystem: fs, logger: quietLogger, now: now)
+}
+
+/// The replayed commands without the SELECT records the writer adds (they are an encoding detail; the db each
+/// command runs in is what matters).
+func withoutSelects(_ cmds: [(db: Int, args: [String])]) -> [(db: Int, args: [String])] {
+    cmds.filter { $0.args.first?.uppercased() != "SELECT" }
+}

@@ -104,6 +104,7 @@ public final class Engine {
     }
 
     public var clients: [ClientState] { clientsByID.values.sorted { $0.id < $1.id } }
+    public var clientCount: Int { clientsByID.count }
 
     // MARK: Dispatch
 
@@ -220,6 +221,14 @@ public final class Engine {
         let idx = lookup(db, key)
         if idx == nil { stats.keyspaceMisses += 1 } else { stats.keyspaceHits += 1 }
         return idx
+    }
+
+    /// Finds a live string key for reading: `nil` if missing, WRONGTYPE for another type.
+    @inline(__always)
+    func readString(_ db: Database, _ key: UnsafeRawBufferPointer) throws -> (index: Int, value: [UInt8])? {
+        guard let idx = lookupRead(db, key) else { return nil }
+        guard case .string(let v) = db.table[idx].value.value else { throw RedisError.wrongType }
+        return (idx, v)
     }
 
     /// Finds a live key, expiring it lazily if its TTL passed.

@@ -89,22 +89,19 @@ enum StringCommands {
     }
 
     static func get(_ e: Engine, _ c: ClientState, _ args: Args, _ r: inout ReplyWriter) throws {
-        let db = e.db(c)
-        guard let idx = e.lookupRead(db, args[1]) else {
+        guard let (_, v) = try e.readString(e.db(c), args[1]) else {
             r.null()
             return
         }
-        guard case .string(let v) = db.table[idx].value.value else { throw RedisError.wrongType }
         r.bulk(v)
     }
 
     static func getdel(_ e: Engine, _ c: ClientState, _ args: Args, _ r: inout ReplyWriter) throws {
         let db = e.db(c)
-        guard let idx = e.lookupRead(db, args[1]) else {
+        guard let (idx, v) = try e.readString(db, args[1]) else {
             r.null()
             return
         }
-        guard case .string(let v) = db.table[idx].value.value else { throw RedisError.wrongType }
         r.bulk(v)
         db.remove(at: idx)
         e.dirty += 1
@@ -130,11 +127,10 @@ enum StringCommands {
             i += 1
         }
         let db = e.db(c)
-        guard let idx = e.lookupRead(db, args[1]) else {
+        guard let (idx, v) = try e.readString(db, args[1]) else {
             r.null()
             return
         }
-        guard case .string(let v) = db.table[idx].value.value else { throw RedisError.wrongType }
         r.bulk(v)
         switch option {
         case .at(let when) where when <= e.now:
@@ -246,24 +242,16 @@ enum StringCommands {
     }
 
     static func strlen(_ e: Engine, _ c: ClientState, _ args: Args, _ r: inout ReplyWriter) throws {
-        let db = e.db(c)
-        guard let idx = e.lookupRead(db, args[1]) else {
-            r.integer(0)
-            return
-        }
-        guard case .string(let v) = db.table[idx].value.value else { throw RedisError.wrongType }
-        r.integer(v.count)
+        r.integer(try e.readString(e.db(c), args[1])?.value.count ?? 0)
     }
 
     static func getrange(_ e: Engine, _ c: ClientState, _ args: Args, _ r: inout ReplyWriter) throws {
         var start = try args.int(2)
         var end = try args.int(3)
-        let db = e.db(c)
-        guard let idx = e.lookupRead(db, args[1]) else {
+        guard let (_, v) = try e.readString(e.db(c), args[1]) else {
             r.bulk([])
             return
         }
-        guard case .string(let v) = db.table[idx].value.value else { throw RedisError.wrongType }
         let len = v.count
         if start < 0 && end < 0 && start > end {
             r.bulk([])

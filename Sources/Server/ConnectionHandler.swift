@@ -38,6 +38,12 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         client = server.engine.registerClient(address: remote, localAddress: local)
         client.connection = self
         context.fireChannelActive()
+        if server.engine.clientCount > server.engine.config.maxClients {
+            server.engine.stats.rejectedConnections += 1
+            reply.error("ERR max number of clients reached")
+            closing = true
+            flushReplies(context: context)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

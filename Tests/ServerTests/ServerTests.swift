@@ -129,6 +129,18 @@ struct ServerTests {
         try await s.stop()
     }
 
+    @Test func maxclientsRefusesTheExtraConnection() async throws {
+        let s = try RunningServer { $0.maxClients = 2 }
+        let a = try s.client()
+        let b = try s.client()
+        #expect(try a.command("PING") == .simpleString("PONG"))
+        #expect(try b.command("PING") == .simpleString("PONG"))
+        let c = try s.client()
+        #expect(try c.readReply() == .error("ERR max number of clients reached"))
+        #expect(c.isClosedByPeer())
+        try await s.stop()
+    }
+
     @Test func writesSurviveARestartInEveryMode() async throws {
         for policy in FsyncPolicy.allCases {
             let dir = tempDirectory()

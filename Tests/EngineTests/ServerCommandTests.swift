@@ -13,6 +13,19 @@ struct ServerCommandTests {
         #expect(h.run("CONFIG", "nope") == .err("ERR unknown subcommand 'nope'. Try CONFIG HELP."))
     }
 
+    @Test func writesAreRefusedWhileTheLogFails() {
+        let h = Harness()
+        h.run("SET", "k", "v")
+        h.log.writeError = "write appendonly.aof.1.incr.aof: No space left on device"
+        #expect(h.run("SET", "k", "w") == .err(
+            "MISCONF Errors writing to the AOF file: write appendonly.aof.1.incr.aof: No space left on device"))
+        #expect(h.run("INCR", "n") == .err(
+            "MISCONF Errors writing to the AOF file: write appendonly.aof.1.incr.aof: No space left on device"))
+        #expect(h.run("GET", "k") == .bulk("v"), "reads keep working")
+        h.log.writeError = nil
+        #expect(h.run("SET", "k", "w") == .ok)
+    }
+
     @Test func authFlow() {
         var config = GodisConfiguration()
         config.requirePass = "secret"

@@ -35,7 +35,7 @@ public final class Database {
     public internal(set) var index: Int
     var table = HashTable<DBEntry>()
     var volatile = HashTable<Void>()
-    /// Bumped on every structural change, so SCAN's cursor stays meaningful.
+    /// Number of keys (expired keys not yet reclaimed included, as in Redis's DBSIZE).
     public var count: Int { table.count }
     public var expiresCount: Int { volatile.count }
 
@@ -48,6 +48,12 @@ public final class Database {
 
     func insert(_ key: [UInt8], value: StoredValue, expireAt: Int64 = 0) {
         key.withUnsafeBytes { insert($0, value: value, expireAt: expireAt) }
+    }
+
+    /// Inserts a whole entry (RENAME, COPY, MOVE keep the value, its TTL and its encoding).
+    func insert(_ key: [UInt8], entry: DBEntry) {
+        key.withUnsafeBytes { insert($0, value: entry.value, expireAt: entry.expireAt) }
+        table[table.count - 1].value.encoding = entry.encoding
     }
 
     @inline(__always)

@@ -122,7 +122,7 @@ enum KeyCommands {
         // `remove` may have moved the source entry: look it up again.
         let idx = db.find(args[1]) ?? src
         let entry = db.remove(at: idx)
-        db.insert(args.bytes(2), value: entry.value, expireAt: entry.expireAt)
+        db.insert(args.bytes(2), entry: entry)
         e.dirty += 1
         if nx { r.integer(1) } else { r.ok() }
     }
@@ -162,7 +162,7 @@ enum KeyCommands {
             }
             dst.remove(at: di)
         }
-        dst.insert(args.bytes(2), value: entry.value, expireAt: entry.expireAt)
+        dst.insert(args.bytes(2), entry: entry)
         e.dirty += 1
         r.integer(1)
     }
@@ -176,7 +176,7 @@ enum KeyCommands {
             return
         }
         let entry = src.remove(at: si)
-        dst.insert(args.bytes(1), value: entry.value, expireAt: entry.expireAt)
+        dst.insert(args.bytes(1), entry: entry)
         e.dirty += 1
         r.integer(1)
     }

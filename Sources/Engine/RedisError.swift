@@ -64,3 +64,7 @@ public enum RedisError: Error, Equatable {
         }
     }
 }
+
+extension RedisError: CustomStringConvertible {
+    public var description: String { reply }
+}

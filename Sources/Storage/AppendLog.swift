@@ -34,9 +34,11 @@ public final class AppendLog {
     private var syncedSeq: UInt64
     private var syncedSize: Int
     /// Batches written but not yet known to be durable, kept to rewrite them after a failure.
-    private var unsynced: [(lastSeq: UInt64, bytes: [UInt8])] = []
+    private var unsynced: [Batch] = []
     /// Batches formed while the file is failing; written by the retry.
-    private var retryQueue: [(lastSeq: UInt64, bytes: [UInt8])] = []
+    private var retryQueue: [Batch] = []
+    /// Payload buffers of synced batches, handed back to the command thread so steady writing allocates nothing.
+    private var spareBuffers: [[UInt8]] = []
     private var failure: String?
     /// The failure was an fsync: the page cache may have dropped unsynced pages, so repair cuts back to the
     /// last synced length and rewrites every unsynced batch. After a write failure it cuts back to the end of the
@@ -132,23 +134,29 @@ public final class AppendLog {
         guard pendingCount > 0 else { return nextSeq - 1 }
         let first = pendingFirstSeq
         let last = first + UInt64(pendingCount) - 1
-        var batch = BatchAnnotation.prefix(
+        var annotation = BatchAnnotation.prefix(
             firstSeq: first, count: pendingCount, length: payload.bytes.count, db: batchDB, timestamp: now)
-        var crc = batch.withUnsafeBytes { CRC32C.extend(0, $0) }
+        var crc = annotation.withUnsafeBytes { CRC32C.extend(0, $0) }
         crc = payload.bytes.withUnsafeBytes { CRC32C.extend(crc, $0) }
-        batch.reserveCapacity(batch.count + 10 + payload.bytes.count)
-        batch.append(contentsOf: CRC32C.hex(crc).utf8)
-        batch.append(13)
-        batch.append(10)
-        batch.append(contentsOf: payload.bytes)
-        payload.bytes.removeAll(keepingCapacity: true)
+        annotation.append(contentsOf: CRC32C.hex(crc).utf8)
+        annotation.append(13)
+        annotation.append(10)
+        // The payload buffer itself becomes the batch (kept until an fsync covers it); the next batch gets a
+        // spare buffer. No copy of the payload is made.
+        lock.lock()
+        var next = spareBuffers.popLast() ?? []
+        lock.unlock()
+        next.removeAll(keepingCapacity: true)
+        if next.capacity == 0 { next.reserveCapacity(64 * 1024) }
+        swap(&next, &payload.bytes)
+        let batch = Batch(lastSeq: last, annotation: annotation, payload: next)
         nextSeq = last + 1
         pendingFirstSeq = nextSeq
         pendingCount = 0
 
         lock.lock()
         if failure != nil {
-            retryQueue.append((last, batch))
+            retryQueue.append(batch)
             lock.unlock()
             return last
         }
@@ -156,11 +164,11 @@ public final class AppendLog {
         do {
             fileLock.lock()
             defer { fileLock.unlock() }
-            try batch.withUnsafeBytes { try file.write($0) }
+            try batch.write(to: file)
         } catch {
             lock.lock()
             failure = "\(error)"
-            retryQueue.append((last, batch))
+            retryQueue.append(batch)
             lock.signal()
             lock.unlock()
             logger.warning("Error writing to the log: \(error). Writes are refused until it can be written again.")
@@ -168,12 +176,12 @@ public final class AppendLog {
         }
         lock.lock()
         writtenSeq = last
-        writtenSize += batch.count
+        writtenSize += batch.size
         do {
             // Kept in every policy: after an fsync error these are rewritten (under `no` too, since WAITAOF and
             // the memory bound below make that policy fsync sometimes).
-            unsynced.append((last, batch))
-            unsyncedBytes += batch.count
+            unsynced.append(batch)
+            unsyncedBytes += batch.size
             // The copies kept for a rewrite after an fsync error are bounded: past the limit, fsync early.
             if unsyncedBytes > Self.unsyncedLimit && !syncRequested {
                 syncRequested = true
@@ -322,8 +330,10 @@ public final class AppendLog {
         lastFsync = Self.clock()
         fsyncCount += 1
         if took > 2000 { delayedFsyncs += 1 }
-        unsynced.removeAll { $0.lastSeq <= target }
-        unsyncedBytes = unsynced.reduce(0) { $0 + $1.bytes.count }
+        let done = unsynced.prefix { $0.lastSeq <= target }.count
+        recycle(unsynced[..<done])
+        unsynced.removeFirst(done)
+        unsyncedBytes = unsynced.reduce(0) { $0 + $1.size }
         let callback = onAdvance
         lock.unlock()
         if notify { callback?() }
@@ -351,8 +361,8 @@ public final class AppendLog {
                 try file.truncate(to: base)
                 var size = base
                 for b in batches {
-                    try b.bytes.withUnsafeBytes { try file.write($0) }
-                    size += b.bytes.count
+                    try b.write(to: file)
+                    size += b.size
                 }
                 syncing = true
                 try file.sync()
@@ -362,6 +372,7 @@ public final class AppendLog {
                 writtenSeq = last
                 syncedSize = size
                 writtenSize = size
+                recycle(unsynced[...])
                 unsynced.removeAll()
                 unsyncedBytes = 0
                 retryQueue.removeFirst(taken)
@@ -388,6 +399,25 @@ public final class AppendLog {
                 logger.warning("Retrying the log write failed: \(error)")
                 return false
             }
+        }
+    }
+
+    /// Keeps a few payload buffers of synced batches for reuse (called under `lock`).
+    private func recycle(_ batches: ArraySlice<Batch>) {
+        for b in batches where spareBuffers.count < 4 && b.payload.capacity <= 1 << 20 {
+            spareBuffers.append(b.payload)
+        }
+    }
+
+    /// A batch as written: its annotation line and its payload, kept apart so that the payload is never copied.
+    struct Batch {
+        var lastSeq: UInt64
+        var annotation: [UInt8]
+        var payload: [UInt8]
+        var size: Int { annotation.count + payload.count }
+
+        func write(to file: WritableFile) throws {
+            try annotation.withUnsafeBytes { a in try payload.withUnsafeBytes { p in try file.write(a, p) } }
         }
     }
 

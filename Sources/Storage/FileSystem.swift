@@ -25,6 +25,8 @@ public struct FileSystemError: Error, CustomStringConvertible, Equatable {
 public protocol WritableFile: AnyObject {
     /// Writes all of `bytes` at the end of the file (retrying short writes).
     func write(_ bytes: UnsafeRawBufferPointer) throws
+    /// Writes `first` then `second` (one `writev` on the real file system).
+    func write(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) throws
     /// Makes every byte written so far durable.
     func sync() throws
     /// Cuts the file to `size` bytes.
@@ -47,6 +49,13 @@ public protocol FileSystem: AnyObject {
     func syncDirectory(_ path: String) throws
     /// The file's bytes for reading (see `FileBytes`); the default reads it whole.
     func contents(_ path: String) throws -> FileBytes
+}
+
+extension WritableFile {
+    public func write(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) throws {
+        try write(first)
+        try write(second)
+    }
 }
 
 extension FileSystem {
@@ -175,6 +184,25 @@ final class PosixFile: WritableFile {
                 throw FileSystemError("write", path, errno: errno)
             }
             done += n
+        }
+    }
+
+    func write(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) throws {
+        var iov = [
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count),
+        ]
+        let total = first.count + second.count
+        let n = writev(fd, &iov, 2)
+        if n == total { return }
+        if n < 0 && errno != EINTR { throw FileSystemError("write", path, errno: errno) }
+        // A short write (or EINTR): finish with plain writes from where it stopped.
+        let done = max(0, n)
+        if done < first.count {
+            try write(UnsafeRawBufferPointer(rebasing: first[done...]))
+            try write(second)
+        } else {
+            try write(UnsafeRawBufferPointer(rebasing: second[(done - first.count)...]))
         }
     }
 

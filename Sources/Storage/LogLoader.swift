@@ -80,7 +80,14 @@ public struct LoadedLog: Sendable {
                         switch parser.parse(payload, from: pos) {
                         case .command(let end, false):
                             records += 1
-                            try body(db, payload, parser.spans)
+                            do {
+                                try body(db, payload, parser.spans)
+                            } catch {
+                                throw LogLoadError(
+                                    file: segment.entry.name, offset: batch.payload.lowerBound + pos,
+                                    reason: "batch \(batch.annotation.firstSeq) holds a command that fails on replay (\(error))",
+                                    directory: directory)
+                            }
                             if parser.spans.count == 2, Self.isSelect(payload, parser.spans[0]),
                                 let n = RESPScan.parseInt(payload, parser.spans[1].lowerBound, parser.spans[1].upperBound)
                             {

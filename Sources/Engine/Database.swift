@@ -69,7 +69,7 @@ public final class Database {
     func remove(at idx: Int) -> DBEntry {
         let e = table.remove(at: idx)
         if e.value.expireAt != 0 {
-            let v = e.storedKey.withBytes { volatile.find($0, hash: e.hash) }
+            let v = e.storedKey.withBytes { volatile.find($0, hash: UInt64(e.hash)) }
             if let v { volatile.remove(at: v) }
         }
         return e.value
@@ -79,9 +79,9 @@ public final class Database {
         let had = table[idx].value.expireAt != 0
         table[idx].value.expireAt = when
         if !had && when != 0 {
-            volatile.insert(key: table[idx].storedKey, hash: table[idx].hash, value: ())
+            volatile.insert(key: table[idx].storedKey, hash: UInt64(table[idx].hash), value: ())
         } else if had && when == 0 {
-            let h = table[idx].hash
+            let h = UInt64(table[idx].hash)
             if let v = table[idx].storedKey.withBytes({ volatile.find($0, hash: h) }) { volatile.remove(at: v) }
         }
     }

@@ -8,7 +8,8 @@ struct HashTable<Value> {
     struct Entry {
         var storedKey: KeyStorage
         var value: Value
-        var hash: UInt64
+        /// The key's hash (32 bits: enough for bucket indexes, and an entry fits in 64 bytes).
+        var hash: UInt32
         var next: Int32
 
         /// The key as an array (allocates; for replies and slow paths).
@@ -26,7 +27,7 @@ struct HashTable<Value> {
     static func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
         var h = Hasher()
         h.combine(bytes: key)
-        return UInt64(bitPattern: Int64(h.finalize()))
+        return UInt64(UInt32(truncatingIfNeeded: h.finalize()))
     }
 
     @inline(__always)
@@ -36,7 +37,7 @@ struct HashTable<Value> {
         return entries.withUnsafeBufferPointer { e -> Int? in
             while i >= 0 {
                 let idx = Int(i)
-                if e[idx].hash == hash && e[idx].storedKey.equals(key) { return idx }
+                if e[idx].hash == UInt32(truncatingIfNeeded: hash) && e[idx].storedKey.equals(key) { return idx }
                 i = e[idx].next
             }
             return nil
@@ -54,7 +55,7 @@ struct HashTable<Value> {
         if entries.count >= buckets.count { resize(to: buckets.count * 2) }
         let b = Int(truncatingIfNeeded: hash) & mask
         let idx = entries.count
-        entries.append(Entry(storedKey: key, value: value, hash: hash, next: buckets[b]))
+        entries.append(Entry(storedKey: key, value: value, hash: UInt32(truncatingIfNeeded: hash), next: buckets[b]))
         buckets[b] = Int32(idx)
         return idx
     }

@@ -138,9 +138,7 @@ public final class AppendLog {
             firstSeq: first, count: pendingCount, length: payload.bytes.count, db: batchDB, timestamp: now)
         var crc = annotation.withUnsafeBytes { CRC32C.extend(0, $0) }
         crc = payload.bytes.withUnsafeBytes { CRC32C.extend(crc, $0) }
-        annotation.append(contentsOf: CRC32C.hex(crc).utf8)
-        annotation.append(13)
-        annotation.append(10)
+        BatchAnnotation.appendChecksum(&annotation, crc)
         // The payload buffer itself becomes the batch (kept until an fsync covers it); the next batch gets a
         // spare buffer. No copy of the payload is made.
         lock.lock()

@@ -132,7 +132,7 @@ public enum LogRepair {
             var line = BatchAnnotation.prefix(firstSeq: seq, count: count, length: payload.count, db: k.annotation.db, timestamp: k.annotation.timestamp)
             var crc = line.withUnsafeBytes { CRC32C.extend(0, $0) }
             crc = payload.withUnsafeBytes { CRC32C.extend(crc, $0) }
-            line += Array(CRC32C.hex(crc).utf8) + [13, 10]
+            BatchAnnotation.appendChecksum(&line, crc)
             incr += line + payload
             seq += UInt64(count)
         }

@@ -45,28 +45,39 @@ public struct BatchAnnotation: Equatable, Sendable {
     /// The annotation's bytes up to and including the space before the checksum (the part the CRC covers).
     public static func prefix(firstSeq: UInt64, count: Int, length: Int, db: Int, timestamp: Int64) -> [UInt8] {
         var w: [UInt8] = []
-        w.reserveCapacity(64)
-        w.append(contentsOf: "#B ".utf8)
-        appendDecimal(&w, Int(firstSeq)); w.append(32)
-        appendDecimal(&w, count); w.append(32)
-        appendDecimal(&w, length); w.append(32)
-        appendDecimal(&w, db); w.append(32)
-        appendDecimal(&w, Int(timestamp)); w.append(32)
+        w.reserveCapacity(80)
+        w.append(UInt8(ascii: "#"))
+        w.append(UInt8(ascii: "B"))
+        w.append(32)
+        appendDecimal(&w, firstSeq); w.append(32)
+        appendDecimal(&w, UInt64(count)); w.append(32)
+        appendDecimal(&w, UInt64(length)); w.append(32)
+        appendDecimal(&w, UInt64(db)); w.append(32)
+        appendDecimal(&w, UInt64(max(0, timestamp))); w.append(32)
         return w
     }
 
-    static func appendDecimal(_ w: inout [UInt8], _ v: Int) {
-        if v == 0 {
-            w.append(48)
-            return
+    /// Completes an annotation: the checksum as 8 lower-case hex digits, then CRLF.
+    public static func appendChecksum(_ w: inout [UInt8], _ crc: UInt32) {
+        for shift in stride(from: 28, through: 0, by: -4) {
+            let nibble = UInt8((crc >> UInt32(shift)) & 0xF)
+            w.append(nibble < 10 ? 48 + nibble : 87 + nibble)
         }
-        var digits: [UInt8] = []
-        var n = v
-        while n > 0 {
-            digits.append(UInt8(n % 10) + 48)
-            n /= 10
+        w.append(13)
+        w.append(10)
+    }
+
+    /// Canonical decimal digits, without allocating.
+    static func appendDecimal(_ w: inout [UInt8], _ v: UInt64) {
+        var divisor: UInt64 = 1
+        while divisor <= v / 10 { divisor *= 10 }
+        var rest = v
+        while true {
+            w.append(UInt8(rest / divisor) + 48)
+            rest %= divisor
+            if divisor == 1 { break }
+            divisor /= 10
         }
-        w.append(contentsOf: digits.reversed())
     }
 }
 

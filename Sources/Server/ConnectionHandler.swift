@@ -3,7 +3,8 @@ import NIOCore
 import RESP
 
 /// One client connection: bytes in, replies out. Parses requests in place from the read buffer, runs them on the
-/// engine, and sends all replies of one read with one write and one flush.
+/// engine, and sends the replies at the end of the loop tick, after the tick's log write (`GodisServer.endOfTick`),
+/// all replies of the tick with one write and one flush.
 ///
 /// Everything runs on the single event loop that owns the engine, so the handler needs no locks.
 final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
@@ -67,9 +68,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         if client.blocked != nil {
             // A blocked client's further commands wait, in order, until the block resolves.
             if pending == nil { pending = input } else { pending!.writeBuffer(&input) }
-            return
-        }
-        if var carried = pending {
+        } else if var carried = pending {
             pending = nil
             carried.writeBuffer(&input)
             process(&carried)

@@ -450,10 +450,9 @@ enum CrashModel {
         #expect(reloaded.lastSeq == p, "records written before the shutdown were dropped")
     }
 
-    /// `everysec`, disk full for a while: the first retry after a failed write fails too, and is then treated
-    /// like a failed fsync (`failedSync = true`): the next retry cuts the file back to the last *synced* length,
-    /// removing batches that were written and acknowledged, and if its rewrite fails as well, a kill or restart
-    /// loses acknowledged writes with no power loss at all.
+    /// `everysec`, disk full for a while: the first retry after a failed write fails too. A retry whose *write*
+    /// failed must not be treated like a failed fsync: cutting back to the last synced length would remove batches
+    /// that were written and acknowledged, and a kill or restart would then lose them with no power loss at all.
     @Test func failedRetryWriteDoesNotDropAcknowledgedWrites() throws {
         let fs = SimulatedFileSystem()
         let (log, loaded) = try openLog(fs, policy: .everysec)
@@ -478,11 +477,10 @@ enum CrashModel {
         #expect(restarted.run("GET", "b") == .bulkString(Array("2".utf8)))
     }
 
-    /// `appendfsync no` with an fsync (WAITAOF's `requestSync`, or a retry) that fails: the retry neither rewrites
-    /// (under `no` the writer keeps no unsynced batches) nor cuts back, trusts the next fsync (docs/FORMAT.md: "a
-    /// second fsync could falsely succeed"), and sets writtenSeq/syncedSeq to `batches.last?.lastSeq ?? syncedSeq`
-    /// with no batches: back to the old synced sequence. acknowledgedSeq (= writtenSeq under `no`) then lies below a
-    /// position flush() already returned, so the server holds every reply until some later write.
+    /// `appendfsync no` with an fsync (WAITAOF's `requestSync`, or a retry) that fails: the retry must rewrite the
+    /// unsynced batches rather than trust the next fsync (docs/FORMAT.md: "a second fsync could falsely succeed"),
+    /// and must never move writtenSeq/syncedSeq back below a position flush() already returned (the server would
+    /// then hold every reply until some later write).
     @Test func failedFsyncUnderNoIsNotTrustedOnRetry() throws {
         let fs = SimulatedFileSystem()
         let (log, loaded) = try openLog(fs, policy: .no)
@@ -506,9 +504,9 @@ enum CrashModel {
         #expect(reloaded.lastSeq == pb, "records the retry reported synced are zeros on the disk")
     }
 
-    /// The same after a failed write: the retry's fsync fails, the next retry rewrites only the failed batch and
-    /// trusts its fsync. The pages the kernel dropped become a hole of zeros in the middle of the file, and after a
-    /// power loss the log refuses to load, although the writer reported everything synced.
+    /// The same after a failed write whose retry's fsync fails: the next retry must rewrite everything unsynced,
+    /// not only the failed batch, or the pages the kernel dropped become a hole of zeros in the middle of the file
+    /// and after a power loss the log refuses to load although the writer reported everything synced.
     @Test func failedFsyncInARetryUnderNoLeavesNoHole() throws {
         let fs = SimulatedFileSystem()
         let (log, loaded) = try openLog(fs, policy: .no)
@@ -534,9 +532,9 @@ enum CrashModel {
         }
     }
 
-    /// Consequence of `restartedWriterSyncsWhatItReportsSynced` (RecoveryTests): after a kill and restart, the
-    /// writer takes the loaded bytes for synced. If the next fsync fails, the kernel drops those pages too, but the
-    /// repair only rewrites from the "synced" length: a hole of zeros, and after a power loss a log that refuses
+    /// Companion of `restartedWriterSyncsWhatItReportsSynced` (RecoveryTests): after a kill and restart, the loaded
+    /// bytes count as synced only because the writer fsyncs them on open. Otherwise a failing next fsync would drop
+    /// those pages too while the repair rewrites from the "synced" length: a hole of zeros, and a log that refuses
     /// to load.
     @Test func fsyncFailureAfterARestartLeavesNoHole() throws {
         let fs = SimulatedFileSystem()
@@ -562,7 +560,7 @@ enum CrashModel {
         }
     }
 
-    /// Two sync steps running at once (since 357da3c the command thread calls syncNow() at the end of every tick
+    /// Two sync steps running at once (the command thread calls syncNow() at the end of every tick
     /// under `always`, while the sync thread calls it once a second after a failure) must not rewrite the unsynced
     /// batches twice. The second caller is simulated by entering syncNow() from inside the first one's write.
     @Test func concurrentRepairsDoNotDuplicateBatches() throws {

@@ -410,10 +410,10 @@ enum LogDirectory {
         }
     }
 
-    // MARK: Spec checks the loader is missing
+    // MARK: Spec rules the loader enforces
 
     /// docs/FORMAT.md, Conventions: checksums are "exactly 8 lowercase hex digits". Flipping the case bit of a hex
-    /// letter in a checksum token must not go unnoticed (it does today: `UInt32(_, radix: 16)` accepts uppercase).
+    /// letter in a checksum token must not go unnoticed (`UInt32(_, radix: 16)` alone would accept uppercase).
     @Test func checksumTokensAreLowercase() {
         // Batch 1's checksum is fa4ccb26: make its "fa" uppercase (a single bit flip, 0x20, of each letter).
         let fs = SimulatedFileSystem()
@@ -433,9 +433,9 @@ enum LogDirectory {
     }
 
     /// After a kill (page cache kept) the restarted writer reports every loaded record as synced (syncedSeq =
-    /// lastSeq, and under `always` acknowledgedSeq too) and serves it to readers, but never fsyncs it: a power loss
-    /// before the next write's fsync loses records the writer calls durable. (Also: the torn-tail truncation is
-    /// never fsynced on the file itself.)
+    /// lastSeq, and under `always` acknowledgedSeq too) and serves it to readers, so it must fsync the segment on
+    /// open: otherwise a power loss before the next write's fsync loses records the writer calls durable (and a
+    /// torn-tail truncation would not reach the disk either).
     @Test func restartedWriterSyncsWhatItReportsSynced() throws {
         let fs = SimulatedFileSystem()
         let (log, _) = try openLog(fs, policy: .always)

@@ -49,27 +49,40 @@ public enum LogRepair {
             plan.manifest = m
             names = m.entries.map { $0.name }
         } else {
-            // No usable manifest: take the segments found on disk, base first, then by number.
+            // No usable manifest: take the newest base and the incremental segments numbered from it on (an older
+            // generation, e.g. what an earlier repair left unlisted, is not part of the log), in number order.
             let files = try fs.listDirectory(directory).filter { $0.hasPrefix(prefix + ".") && $0.hasSuffix(".aof") }
             func number(_ n: String) -> Int { Int(n.split(separator: ".").dropLast(2).last ?? "") ?? 0 }
-            names = files.filter { $0.hasSuffix(".base.aof") }.sorted { number($0) < number($1) }
-                + files.filter { $0.hasSuffix(".incr.aof") }.sorted { number($0) < number($1) }
+            let base = files.filter { $0.hasSuffix(".base.aof") }.max { number($0) < number($1) }
+            let first = base.map(number) ?? 0
+            names = (base.map { [$0] } ?? [])
+                + files.filter { $0.hasSuffix(".incr.aof") && number($0) >= first }.sorted { number($0) < number($1) }
             plan.dropped.append(RepairPlan.Dropped(file: LogFormat.manifestName(prefix: prefix), range: 0..<0, reason: "manifest missing or damaged; rebuilt from the segments on disk"))
         }
         var stop = false
+        var expected = plan.manifest?.entries.first?.startSeq
         for name in names where !stop {
             let path = directory + "/" + name
             guard fs.fileExists(path) else {
                 plan.dropped.append(RepairPlan.Dropped(file: name, range: 0..<0, reason: "segment missing"))
                 if mode != .salvage { stop = true }
+                expected = nil  // already reported: no second complaint about the gap it leaves
                 continue
             }
             let bytes = try fs.readFile(path)
+            let entry = plan.manifest?.entries.first { $0.name == name }
+            if let entry, let e = expected, entry.startSeq != e {
+                plan.dropped.append(RepairPlan.Dropped(
+                    file: name, range: 0..<0, reason: "segment starts at record \(entry.startSeq), expected \(e)"))
+                if mode != .salvage { stop = true; break }
+            }
             var pos = 0
             var first = true
+            var lastSeq = entry.map { $0.startSeq - 1 }
             while pos < bytes.count && !stop {
-                let scan = SegmentReader.scanBatches(bytes, from: pos, expectHeader: first)
+                let scan = SegmentReader.scanBatches(bytes, from: pos, expectHeader: first, expectFirstSeq: first ? entry?.startSeq : nil)
                 first = false
+                if let last = scan.batches.last { lastSeq = last.annotation.lastSeq }
                 for b in scan.batches {
                     if case .pointInTime(let until) = mode, b.annotation.timestamp > until {
                         plan.dropped.append(RepairPlan.Dropped(file: name, range: b.offset..<bytes.count, reason: "after the point in time"))
@@ -82,7 +95,8 @@ public enum LogRepair {
                 guard let damage = scan.damage else { break }
                 switch mode {
                 case .salvage:
-                    let resync = SegmentReader.nextValidBatch(bytes, after: damage.offset) ?? bytes.count
+                    // From the damage itself: a batch reported only for a sequence gap is intact and is kept.
+                    let resync = SegmentReader.nextValidBatch(bytes, after: damage.offset - 1) ?? bytes.count
                     plan.dropped.append(RepairPlan.Dropped(file: name, range: damage.offset..<resync, reason: damage.reason))
                     pos = resync
                 default:
@@ -90,6 +104,21 @@ public enum LogRepair {
                     stop = true
                 }
             }
+            // A closed segment must end where the manifest says: one that lost whole batches looks clean.
+            if !stop, let entry, entry.isClosed {
+                if let size = entry.size, size != bytes.count {
+                    plan.dropped.append(RepairPlan.Dropped(
+                        file: name, range: min(size, bytes.count)..<bytes.count,
+                        reason: "segment is \(bytes.count) bytes, the manifest recorded \(size)"))
+                    if mode != .salvage { stop = true }
+                } else if let end = entry.endSeq, end != lastSeq {
+                    plan.dropped.append(RepairPlan.Dropped(
+                        file: name, range: bytes.count..<bytes.count,
+                        reason: "segment ends at record \(lastSeq ?? 0), the manifest recorded \(end)"))
+                    if mode != .salvage { stop = true }
+                }
+            }
+            expected = lastSeq.map { $0 + 1 }
         }
         if stop, mode != .salvage, let i = names.firstIndex(of: plan.dropped.last?.file ?? "") {
             for later in names[(i + 1)...] {
@@ -165,8 +194,8 @@ public enum LogRepair {
 
 extension SegmentReader {
     /// Scans batches from `from` (a header first when `expectHeader`), without sequence checks: for repair.
-    static func scanBatches(_ bytes: [UInt8], from: Int, expectHeader: Bool) -> SegmentScan {
-        if expectHeader { return scan(bytes) }
+    static func scanBatches(_ bytes: [UInt8], from: Int, expectHeader: Bool, expectFirstSeq: UInt64? = nil) -> SegmentScan {
+        if expectHeader { return scan(bytes, expectFirstSeq: expectFirstSeq) }
         // Re-scan from a resync point: prepend nothing, parse batches directly.
         var result = SegmentScan()
         bytes.withUnsafeBytes { b in
@@ -194,7 +223,7 @@ extension SegmentReader {
         return crc == ann.crc
     }
 
-    /// The offset of the next `#B ` annotation after `offset` that starts a line and whose batch checksum validates.
+    /// The offset of the next `#B ` annotation after `offset` whose batch checksum validates.
     static func nextValidBatch(_ bytes: [UInt8], after offset: Int) -> Int? {
         bytes.withUnsafeBytes { nextValidBatch($0, after: offset) }
     }
@@ -202,7 +231,9 @@ extension SegmentReader {
     static func nextValidBatch(_ b: UnsafeRawBufferPointer, after offset: Int) -> Int? {
         var i = offset + 1
         while i + 3 < b.count {
-            if b[i] == UInt8(ascii: "#") && b[i + 1] == UInt8(ascii: "B") && b[i + 2] == 32 && b[i - 1] == 10,
+            // Any `#B ` counts, not only at a line start: the damage may have hit the LF before it, and the
+            // batch checksum is what rejects a look-alike inside a value.
+            if b[i] == UInt8(ascii: "#") && b[i + 1] == UInt8(ascii: "B") && b[i + 2] == 32,
                 let r = line(b, from: i), let ann = parseAnnotation(b, r)
             {
                 let start = r.upperBound + 2

@@ -116,7 +116,7 @@ public final class Engine {
             return
         }
         var command = found
-        if !command.subcommands.isEmpty {
+        if !command.subcommands.isEmpty && !(args.count == 1 && command.handler != nil) {
             guard args.count >= 2 else {
                 fail(.wrongArity(command.name), &reply)
                 return

@@ -175,8 +175,10 @@ enum ServerCommands {
             writeWaitAOFReply(local: synced, &r)
             return
         }
+        let (deadline, overflow) = e.now.addingReportingOverflow(Int64(timeout))
+        guard !overflow else { throw RedisError.message("ERR timeout is out of range") }
         c.blocked = .logSync(
-            seq: c.lastWriteSeq, numlocal: numlocal, numreplicas: numreplicas, deadline: timeout == 0 ? 0 : e.now + Int64(timeout))
+            seq: c.lastWriteSeq, numlocal: numlocal, numreplicas: numreplicas, deadline: timeout == 0 ? 0 : deadline)
     }
 
     static func writeWaitAOFReply(local: Bool, _ r: inout ReplyWriter) {

@@ -62,8 +62,8 @@ public struct RequestParser {
             guard let length = RESPScan.parseInt(buffer, pos + 1, cr), length >= 0, length <= limits.maxBulkLength
             else { return .error(.invalidBulkLength) }
             let dataStart = cr + 2
+            guard length <= end - dataStart - 2 else { return .incomplete }  // no overflow for any limit
             let dataEnd = dataStart + length
-            guard dataEnd + 2 <= end else { return .incomplete }
             guard buffer[dataEnd] == 13, buffer[dataEnd + 1] == 10 else { return .error(.missingCRLF) }
             spans.append(dataStart..<dataEnd)
             pos = dataEnd + 2

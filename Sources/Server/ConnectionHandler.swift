@@ -147,8 +147,13 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         return true
     }
 
-    /// Sends what is queued, unless it must wait for durability position `position`.
-    func flushReplies(context: ChannelHandlerContext, holdUntil position: UInt64 = 0) {
+    /// Most reply bytes held for one connection while the log cannot acknowledge its writes; past it the
+    /// connection is closed (its writes stay unacknowledged), as Redis does past client-output-buffer-limit.
+    static let heldLimit = 64 << 20
+
+    /// Sends what is queued, unless it answers writes the log has not acknowledged yet (this client's last write:
+    /// a client that only reads is never held back by another client's writes or by a failing log).
+    func flushReplies(context: ChannelHandlerContext) {
         if !reply.bytes.isEmpty {
             var out: ByteBuffer
             if let h = held {
@@ -165,8 +170,16 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
             reply.bytes.removeAll(keepingCapacity: true)
             held = out
         }
-        heldUntil = max(heldUntil, position)
-        if heldUntil > server.durablePosition { return }
+        heldUntil = max(heldUntil, client?.lastWriteSeq ?? 0)
+        if heldUntil > server.durablePosition {
+            if let h = held, h.readableBytes > Self.heldLimit {
+                server.logger.warning("Closing a client whose replies wait for the log past \(Self.heldLimit) bytes")
+                held = nil
+                closing = true
+                context.close(promise: nil)
+            }
+            return
+        }
         if let out = held {
             held = nil
             context.writeAndFlush(wrapOutboundOut(out), promise: nil)
@@ -181,13 +194,13 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         flushReplies(context: context)
     }
 
-    func endOfTick(position: UInt64) {
+    func endOfTick() {
         awaitingEndOfTick = false
         guard let context else { return }
-        flushReplies(context: context, holdUntil: position)
+        flushReplies(context: context)
     }
 
-    /// Replies are held back until the log reaches `heldUntil`.
+    /// Replies are held back until the log acknowledges `heldUntil`.
     var hasHeldReplies: Bool { held != nil }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -205,8 +218,8 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
     }
 
     func close() {
-        guard let context else { return }
         closing = true
+        guard let context else { return }
         if held == nil { context.close(promise: nil) }
     }
 }

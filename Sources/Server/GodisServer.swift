@@ -99,6 +99,9 @@ public final class GodisServer: Service, @unchecked Sendable {
         let client = ClientState(id: 0, address: "aof", localAddress: "", authenticated: true, now: started)
         var replayed = 0
         try loaded.forEachCommand(directory: dir) { db, buffer, spans in
+            guard db < engine.databases.count else {
+                throw RedisError.message("ERR the batch selects database \(db), but databases is \(engine.databases.count)")
+            }
             client.db = db
             try engine.replay(Args(buffer: buffer, spans: spans), client: client)
             replayed += 1
@@ -135,16 +138,15 @@ public final class GodisServer: Service, @unchecked Sendable {
     /// acknowledged the writes it answers (written, or under `appendfsync always` synced).
     func endOfTick() {
         endOfTickScheduled = false
-        var position: UInt64 = 0
         if let log {
-            position = log.flush(now: engine.now)
+            let position = log.flush(now: engine.now)
             // Group commit: one fsync for every write of every connection in this tick. Requests that arrive
             // meanwhile wait in their sockets and share the next tick's fsync.
             if syncEveryTick && position > log.acknowledgedSeq { log.syncNow(notify: false) }
         }
         let waiting = awaitingEndOfTick
         awaitingEndOfTick.removeAll(keepingCapacity: true)
-        for h in waiting { h.endOfTick(position: position) }
+        for h in waiting { h.endOfTick() }
         if !blocked.isEmpty {
             resumeBlocked()
             if !blocked.isEmpty { log?.requestSync() }
@@ -188,9 +190,9 @@ public final class GodisServer: Service, @unchecked Sendable {
             ("aof_last_write_status", s.failure == nil ? "ok" : "err"),
             ("aof_last_cow_size", "0"), ("aof_current_size", String(s.writtenSize)),
             ("aof_base_size", "0"), ("aof_pending_rewrite", "0"), ("aof_buffer_length", "0"),
-            ("aof_pending_bio_fsync", s.writtenSeq > s.syncedSeq ? "1" : "0"), ("aof_delayed_fsync", String(log.delayedFsyncs)),
+            ("aof_pending_bio_fsync", s.writtenSeq > s.syncedSeq ? "1" : "0"), ("aof_delayed_fsync", String(s.delayedFsyncs)),
             ("godis_aof_fsync_policy", log.fsyncPolicy.rawValue), ("godis_aof_written_seq", String(s.writtenSeq)),
-            ("godis_aof_synced_seq", String(s.syncedSeq)), ("godis_aof_fsyncs", String(log.fsyncCount)),
+            ("godis_aof_synced_seq", String(s.syncedSeq)), ("godis_aof_fsyncs", String(s.fsyncs)),
             ("godis_aof_segment", log.segmentName),
         ]
     }
@@ -204,12 +206,22 @@ public final class GodisServer: Service, @unchecked Sendable {
 
     /// After `start()`: serves until a graceful shutdown (signal, SHUTDOWN or `initiateShutdown()`) completes.
     public func serveUntilShutdown() async throws {
-        try await withGracefulShutdownHandler {
-            try await shutdownPromise.futureResult.get()
-        } onGracefulShutdown: {
-            self.initiateShutdown()
+        do {
+            try await withGracefulShutdownHandler {
+                try await shutdownPromise.futureResult.get()
+            } onGracefulShutdown: {
+                self.initiateShutdown()
+            }
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error  // the executable exits non-zero
         }
         try await group.shutdownGracefully()
+    }
+
+    enum ShutdownFailure: Error, CustomStringConvertible {
+        case logNotSynced
+        var description: String { "the final fsync of the log failed" }
     }
 
     /// Stops accepting, sends pending replies, closes connections, flushes and fsyncs the log.
@@ -222,14 +234,20 @@ public final class GodisServer: Service, @unchecked Sendable {
             let closeListeners = listeners.map { $0.close() }
             EventLoopFuture.andAllComplete(closeListeners, on: loop).whenComplete { [self] _ in
                 endOfTick()
+                var synced = true
                 if let log {
                     logger.notice("Calling fsync() on the AOF file.")
-                    log.close(now: Engine.clockMillis())
+                    synced = log.close(now: Engine.clockMillis())
                 }
                 for h in connections.values { h.durabilityAdvanced() }
                 for h in connections.values { h.close() }
-                logger.warning("Godis is now ready to exit, bye bye...")
-                shutdownPromise.succeed(())
+                if synced {
+                    logger.warning("Godis is now ready to exit, bye bye...")
+                    shutdownPromise.succeed(())
+                } else {
+                    logger.critical("The final fsync of the log failed: the last writes may not be on disk.")
+                    shutdownPromise.fail(ShutdownFailure.logNotSynced)
+                }
             }
         }
     }

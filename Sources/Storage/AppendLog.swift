@@ -24,10 +24,13 @@ public final class AppendLog {
 
     // Shared with the sync thread, under `lock`.
     private let lock = NSCondition()
-    /// Serializes use of `file` between the command thread's writes (and inline fsyncs) and the sync thread's
-    /// repair, which reopens the file. The sync thread's own periodic fsync needs no lock: repair runs on that
-    /// same thread, and the command thread never closes the file.
+    /// Serializes use of `file` between the command thread's writes and the repair, which reopens and cuts it.
     private let fileLock = NSLock()
+    /// Serializes sync steps (fsync or repair) between the command thread (`always`) and the sync thread. Taken
+    /// before `fileLock` when both are needed.
+    private let syncLock = NSLock()
+    /// Set by `close`: later batches are not written.
+    private var closed = false
     private var policy: FsyncPolicy
     private var writtenSeq: UInt64
     private var writtenSize: Int
@@ -56,9 +59,9 @@ public final class AppendLog {
     /// Called on the sync thread whenever `acknowledgedSeq` advances or a failure clears.
     public var onAdvance: (@Sendable () -> Void)?
 
-    /// Counters for INFO.
-    public private(set) var fsyncCount = 0
-    public private(set) var delayedFsyncs = 0
+    // Counters for INFO (read through `status`).
+    private var fsyncCount = 0
+    private var delayedFsyncs = 0
 
     init(directory: String, segment: LoadedSegment, lastSeq: UInt64, policy: FsyncPolicy, fileSystem: FileSystem,
         logger: Logger) throws
@@ -152,16 +155,18 @@ public final class AppendLog {
         pendingFirstSeq = nextSeq
         pendingCount = 0
 
+        // Under `fileLock` from the failure check to the bookkeeping, so that a repair (which reopens and cuts the
+        // file) runs entirely before or entirely after this write.
+        fileLock.lock()
+        defer { fileLock.unlock() }
         lock.lock()
-        if failure != nil {
+        if failure != nil || closed {
             retryQueue.append(batch)
             lock.unlock()
             return last
         }
         lock.unlock()
         do {
-            fileLock.lock()
-            defer { fileLock.unlock() }
             try batch.write(to: file)
         } catch {
             lock.lock()
@@ -175,16 +180,14 @@ public final class AppendLog {
         lock.lock()
         writtenSeq = last
         writtenSize += batch.size
-        do {
-            // Kept in every policy: after an fsync error these are rewritten (under `no` too, since WAITAOF and
-            // the memory bound below make that policy fsync sometimes).
-            unsynced.append(batch)
-            unsyncedBytes += batch.size
-            // The copies kept for a rewrite after an fsync error are bounded: past the limit, fsync early.
-            if unsyncedBytes > Self.unsyncedLimit && !syncRequested {
-                syncRequested = true
-                lock.signal()
-            }
+        // Kept in every policy: after an fsync error these are rewritten (under `no` too, since WAITAOF and the
+        // memory bound below make that policy fsync sometimes).
+        unsynced.append(batch)
+        unsyncedBytes += batch.size
+        // The copies kept for a rewrite after an fsync error are bounded: past the limit, fsync early.
+        if unsyncedBytes > Self.unsyncedLimit && !syncRequested {
+            syncRequested = true
+            lock.signal()
         }
         lock.unlock()
         return last
@@ -245,6 +248,8 @@ public final class AppendLog {
         public var syncedSize: Int
         public var failure: String?
         public var lastFsync: Int64
+        public var fsyncs: Int
+        public var delayedFsyncs: Int
     }
 
     public var status: Status {
@@ -252,7 +257,7 @@ public final class AppendLog {
         defer { lock.unlock() }
         return Status(
             writtenSeq: writtenSeq, syncedSeq: syncedSeq, writtenSize: writtenSize, syncedSize: syncedSize,
-            failure: failure, lastFsync: lastFsync)
+            failure: failure, lastFsync: lastFsync, fsyncs: fsyncCount, delayedFsyncs: delayedFsyncs)
     }
 
     // MARK: Sync thread
@@ -289,6 +294,10 @@ public final class AppendLog {
     /// for it. `notify` calls `onAdvance` when done (the sync thread's path).
     @discardableResult
     public func syncNow(notify: Bool = true) -> Bool {
+        // One sync step at a time, whichever thread: two concurrent fsyncs could split one writeback error between
+        // them (the kernel reports it once), and a slower one could move `syncedSeq` back.
+        syncLock.lock()
+        defer { syncLock.unlock() }
         lock.lock()
         if failure != nil {
             lock.unlock()
@@ -302,13 +311,7 @@ public final class AppendLog {
         guard needed else { return true }
         let started = Self.clock()
         do {
-            if notify {
-                try file.sync()
-            } else {
-                fileLock.lock()
-                defer { fileLock.unlock() }
-                try file.sync()
-            }
+            try file.sync()
         } catch {
             lock.lock()
             failure = "\(error)"
@@ -323,8 +326,8 @@ public final class AppendLog {
                 "Asynchronous AOF fsync is taking too long (disk is busy?). fsync took \(took) ms.")
         }
         lock.lock()
-        syncedSeq = target
-        syncedSize = targetSize
+        syncedSeq = max(syncedSeq, target)
+        syncedSize = max(syncedSize, targetSize)
         lastFsync = Self.clock()
         fsyncCount += 1
         if took > 2000 { delayedFsyncs += 1 }
@@ -420,15 +423,24 @@ public final class AppendLog {
     }
 
     /// Flushes what is pending, fsyncs, stops the sync thread and closes the file.
-    public func close(now: Int64) {
+    @discardableResult
+    public func close(now: Int64) -> Bool {
         flush(now: now)
         lock.lock()
+        closed = true
         stopping = true
         lock.broadcast()
         while syncThread != nil && !syncThreadDone { lock.wait() }
         lock.unlock()
         var attempts = 0
-        while !syncNow() && attempts < 3 { attempts += 1 }
+        var synced = syncNow()
+        while !synced && attempts < 3 {
+            attempts += 1
+            synced = syncNow()
+        }
+        fileLock.lock()
         file.close()
+        fileLock.unlock()
+        return synced
     }
 }

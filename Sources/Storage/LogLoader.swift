@@ -62,7 +62,9 @@ public struct LoadedLog: Sendable {
     public func forEachCommand(
         directory: String, _ body: (_ db: Int, _ buffer: UnsafeRawBufferPointer, _ spans: [Range<Int>]) throws -> Void
     ) throws {
-        var parser = RequestParser()
+        // Payloads are checksummed and bounded by their batch's length, so replay accepts any bulk size a writer
+        // may have used (proto-max-bulk-len can be raised at run time).
+        var parser = RequestParser(limits: RESPLimits(maxBulkLength: Int(Int32.max) * 4, maxMultibulkLength: Int(Int32.max)))
         for segment in segments {
             try segment.data.withUnsafeBytes { all in
                 var released = 0

@@ -45,7 +45,15 @@ public enum LogRepair {
         var plan = RepairPlan(directory: directory, prefix: prefix, mode: mode, kept: [], dropped: [], manifest: nil)
         let manifestPath = directory + "/" + LogFormat.manifestName(prefix: prefix)
         var names: [String]
-        if let bytes = try? fs.readFile(manifestPath), let m = try? Manifest.parse(bytes) {
+        var parsed: Manifest? = nil
+        if let bytes = try? fs.readFile(manifestPath) {
+            do {
+                parsed = try Manifest.parse(bytes)
+            } catch let e as Manifest.ParseError where e.reason.hasPrefix("written by format") {
+                throw RepairError.newerFormat(file: LogFormat.manifestName(prefix: prefix), reason: e.reason)
+            } catch {}
+        }
+        if let m = parsed {
             plan.manifest = m
             names = m.entries.map { $0.name }
         } else {
@@ -80,7 +88,20 @@ public enum LogRepair {
             var first = true
             var lastSeq = entry.map { $0.startSeq - 1 }
             while pos < bytes.count && !stop {
-                let scan = SegmentReader.scanBatches(bytes, from: pos, expectHeader: first, expectFirstSeq: first ? entry?.startSeq : nil)
+                var scan = SegmentReader.scanBatches(bytes, from: pos, expectHeader: first, expectFirstSeq: first ? entry?.startSeq : nil)
+                if first, case .corrupt(0, let reason)? = scan.damage, reason.hasPrefix("written by format") {
+                    throw RepairError.newerFormat(file: name, reason: reason)
+                }
+                if first, let h = scan.header, let entry, h.type != entry.type || h.number != entry.number {
+                    scan.batches = []
+                    scan.damage = .corrupt(offset: 0, reason: "header says segment \(h.number) type \(h.type.rawValue), the manifest says \(entry.number) type \(entry.type.rawValue)")
+                }
+                // What the loader checks beyond checksums: each payload holds exactly `count` commands.
+                if let bad = scan.batches.firstIndex(where: { !Self.payloadHoldsCommands(bytes, $0) }) {
+                    let b = scan.batches[bad]
+                    scan.damage = .corrupt(offset: b.offset, reason: "batch \(b.annotation.firstSeq) holds a payload that is not \(b.annotation.count) RESP commands")
+                    scan.batches.removeSubrange(bad...)
+                }
                 first = false
                 if let last = scan.batches.last { lastSeq = last.annotation.lastSeq }
                 for b in scan.batches {
@@ -173,6 +194,31 @@ public enum LogRepair {
         ])
         try fs.writeAtomically(plan.directory + "/" + LogFormat.manifestName(prefix: plan.prefix), manifest.encoded(), directory: plan.directory)
         return incrName
+    }
+
+    /// A newer major version is not damage: repairing it with this build would throw the log away.
+    public enum RepairError: Error, CustomStringConvertible {
+        case newerFormat(file: String, reason: String)
+        public var description: String {
+            switch self {
+            case .newerFormat(let file, let reason): return "\(file): \(reason); use the Godis that wrote it"
+            }
+        }
+    }
+
+    static func payloadHoldsCommands(_ bytes: [UInt8], _ batch: BatchLocation) -> Bool {
+        var parser = RequestParser(limits: RESPLimits(maxBulkLength: Int(Int32.max) * 4, maxMultibulkLength: Int(Int32.max)))
+        return bytes.withUnsafeBytes { all in
+            let payload = UnsafeRawBufferPointer(rebasing: all[batch.payload])
+            var pos = 0
+            var n = 0
+            while pos < payload.count {
+                guard case .command(let end, false) = parser.parse(payload, from: pos) else { return false }
+                n += 1
+                pos = end
+            }
+            return n == batch.annotation.count
+        }
     }
 
     static func lastSelectedDB(_ payload: [UInt8], start: Int, parser: inout RequestParser) -> Int {

@@ -78,9 +78,12 @@ public struct Manifest: Equatable, Sendable {
                 let type = kv["type"].flatMap(SegmentType.init(rawValue:))
             else { throw ParseError(line: i + 2, reason: "missing file, seq or type") }
             guard !name.contains("/") else { throw ParseError(line: i + 2, reason: "file name with a path") }
+            guard let start = kv["startseq"].flatMap(UInt64.init), start >= 1 else {
+                throw ParseError(line: i + 2, reason: "missing or invalid startseq")
+            }
             entries.append(
                 ManifestEntry(
-                    name: name, number: seq, type: type, startSeq: kv["startseq"].flatMap(UInt64.init) ?? 1,
+                    name: name, number: seq, type: type, startSeq: start,
                     endSeq: kv["endseq"].flatMap(UInt64.init), size: kv["size"].flatMap(Int.init)))
         }
         return Manifest(entries: entries)

@@ -161,8 +161,10 @@ public enum SegmentReader {
     /// A canonical unsigned decimal: digits only, no sign, no leading zeros, at most 19 digits.
     static func number(_ t: Substring) -> UInt64? {
         let u = t.utf8
-        guard !u.isEmpty, u.count <= 19, u.allSatisfy({ $0 >= 48 && $0 <= 57 }), u.first != 48 || u.count == 1 else { return nil }
-        return UInt64(t)
+        guard !u.isEmpty, u.count <= 19, u.allSatisfy({ $0 >= 48 && $0 <= 57 }), u.first != 48 || u.count == 1,
+            let v = UInt64(t), v <= UInt64(Int64.max)
+        else { return nil }
+        return v
     }
 
     public enum HeaderError: Error, Equatable {

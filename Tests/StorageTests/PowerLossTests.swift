@@ -1,3 +1,4 @@
+import Foundation
 import Engine
 import RESP
 @testable import Storage
@@ -574,15 +575,19 @@ enum CrashModel {
         fs.failNextSyncs(1)
         #expect(!log.syncNow())
         var entered = false
+        let otherDone = DispatchSemaphore(value: 0)
         fs.beforeWrite = { _ in
             if !entered {
                 entered = true
-                _ = log.syncNow(notify: false)  // the other thread, while the first repair is mid-way
+                // The command thread's sync step starts while the repair is mid-way; it must wait for it.
+                Thread { _ = log.syncNow(notify: false); otherDone.signal() }.start()
+                usleep(20_000)
             }
         }
         _ = log.syncNow()
         fs.beforeWrite = nil
         #expect(entered)
+        #expect(otherDone.wait(timeout: .now() + 10) == .success, "the second sync step never finished")
         let scan = SegmentReader.scan(fs.cachedContents(Self.segment)!, expectFirstSeq: 1)
         #expect(scan.damage == nil, "\(String(describing: scan.damage))")
         #expect(scan.batches.last?.annotation.lastSeq == p2)

@@ -156,7 +156,10 @@ def test_godis_aof_on_fixtures():
             assert g.stop() == 0
 
         future = aof("check", os.path.join(d, "future-version", "appendonlydir"))
-        assert future.returncode == 1 and "written by format 2, this build reads format 1" in future.stdout
+        # A newer format is not damage: check and recover refuse rather than "repair" it away.
+        assert future.returncode != 0 and "written by format 2, this build reads format 1" in future.stdout + future.stderr
+        refused = aof("recover", "--apply", os.path.join(d, "future-version", "appendonlydir"))
+        assert refused.returncode != 0 and "use the Godis that wrote it" in refused.stderr
 
 
 @pytest.mark.skipif(not os.path.exists(GODIS), reason="godis-server not built")

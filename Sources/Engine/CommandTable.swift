@@ -13,7 +13,6 @@ public struct CommandFlags: OptionSet, Sendable {
     public static let stale = CommandFlags(rawValue: 1 << 6)
     public static let denyoom = CommandFlags(rawValue: 1 << 7)
     public static let noscript = CommandFlags(rawValue: 1 << 8)
-    public static let random = CommandFlags(rawValue: 1 << 9)
 
     static let names: [(CommandFlags, String)] = [
         (.write, "write"), (.readonly, "readonly"), (.denyoom, "denyoom"), (.admin, "admin"), (.noscript, "noscript"),
@@ -65,9 +64,6 @@ public final class Command {
     func arityMatches(_ argc: Int) -> Bool {
         arity >= 0 ? argc == arity : argc >= -arity
     }
-
-    /// The name shown in errors: `config|get`.
-    var displayName: String { name }
 }
 
 /// Command lookup by case-insensitive name without building a `String` per request.

@@ -29,7 +29,7 @@ public struct GodisConfiguration: Sendable, Equatable {
     public var protoMaxBulkLen: Int = 512 * 1024 * 1024
     /// `client-query-buffer-limit`.
     public var clientQueryBufferLimit: Int = 1024 * 1024 * 1024
-    /// `hz`: frequency of the background tasks (active expiry, fsync checks).
+    /// `hz`: frequency of the active expiry cycle (read at startup).
     public var hz: Int = 10
     /// `maxclients`.
     public var maxClients: Int = 10000

@@ -122,7 +122,7 @@ public final class Engine {
                 return
             }
             guard let sub = command.subcommands.first(where: { args.matches(1, lowercased: $0.shortName) }) else {
-                fail(.message("ERR unknown subcommand '\(args.string(1))'. Try \(command.name.uppercased()) HELP."), &reply)
+                fail(.unknownSubcommand(args.string(1), command: command.name.uppercased()), &reply)
                 return
             }
             command = sub

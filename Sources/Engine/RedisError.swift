@@ -5,14 +5,12 @@ public enum RedisError: Error, Equatable {
     case notInteger
     case notFloat
     case overflow
-    case incrOrDecrOverflow
     case incrFloatNaNOrInfinity
     case noSuchKey
     case wrongArity(String)
     case unknownCommand(String, args: String)
     case unknownSubcommand(String, command: String)
     case invalidExpireTime(String)
-    case invalidDBIndex
     case dbIndexOutOfRange
     case sameObject
     case noAuth
@@ -20,11 +18,9 @@ public enum RedisError: Error, Equatable {
     case authNotConfigured
     case offsetOutOfRange
     case stringTooLong
-    case nxAndXX
     case gtLtNx
     case noProto
     case misconf(String)
-    case loading
     /// A message that already carries its code, e.g. `ERR value is out of range, must be positive`.
     case message(String)
 
@@ -36,7 +32,6 @@ public enum RedisError: Error, Equatable {
         case .notInteger: return "ERR value is not an integer or out of range"
         case .notFloat: return "ERR value is not a valid float"
         case .overflow: return "ERR increment or decrement would overflow"
-        case .incrOrDecrOverflow: return "ERR increment or decrement would overflow"
         case .incrFloatNaNOrInfinity: return "ERR increment would produce NaN or Infinity"
         case .noSuchKey: return "ERR no such key"
         case .wrongArity(let name): return "ERR wrong number of arguments for '\(name)' command"
@@ -45,7 +40,6 @@ public enum RedisError: Error, Equatable {
         case .unknownSubcommand(let sub, let command):
             return "ERR unknown subcommand '\(sub)'. Try \(command) HELP."
         case .invalidExpireTime(let name): return "ERR invalid expire time in '\(name)' command"
-        case .invalidDBIndex: return "ERR value is not an integer or out of range"
         case .dbIndexOutOfRange: return "ERR DB index is out of range"
         case .sameObject: return "ERR source and destination objects are the same"
         case .noAuth: return "NOAUTH Authentication required."
@@ -55,11 +49,9 @@ public enum RedisError: Error, Equatable {
                 + "Are you sure your configuration is correct?"
         case .offsetOutOfRange: return "ERR offset is out of range"
         case .stringTooLong: return "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
-        case .nxAndXX: return "ERR XX and NX options at the same time are not compatible"
         case .gtLtNx: return "ERR NX and XX, GT or LT options at the same time are not compatible"
         case .noProto: return "NOPROTO unsupported protocol version"
         case .misconf(let reason): return "MISCONF Errors writing to the AOF file: \(reason)"
-        case .loading: return "LOADING Redis is loading the dataset in memory"
         case .message(let m): return m
         }
     }

@@ -2,7 +2,6 @@ import RESP
 
 /// Strings: SET and friends, counters, ranges.
 enum StringCommands {
-    static let maxStringLength = 512 * 1024 * 1024
 
     /// Expiry options shared by SET and GETEX.
     enum ExpireOption {
@@ -228,7 +227,7 @@ enum StringCommands {
         let db = e.db(c)
         if let idx = e.lookup(db, args[1]) {
             guard case .string(var v) = db.table[idx].value.value else { throw RedisError.wrongType }
-            guard v.count + args[2].count <= maxStringLength else { throw RedisError.stringTooLong }
+            guard args[2].count <= e.config.protoMaxBulkLen - v.count else { throw RedisError.stringTooLong }
             db.table[idx].value.value = .string([])
             v.append(contentsOf: args[2])
             db.table[idx].value.value = .string(v)
@@ -284,7 +283,9 @@ enum StringCommands {
             r.integer(current.count)
             return
         }
-        guard offset <= maxStringLength - value.count else { throw RedisError.stringTooLong }
+        guard value.count <= e.config.protoMaxBulkLen, offset <= e.config.protoMaxBulkLen - value.count else {
+            throw RedisError.stringTooLong
+        }
         if let idx = existing { db.table[idx].value.value = .string([]) }
         if current.count < offset + value.count {
             current.append(contentsOf: repeatElement(0, count: offset + value.count - current.count))

@@ -13,26 +13,6 @@ public enum RESPNumber {
         return cFormat("%.17g", v)
     }
 
-    /// INCRBYFLOAT's formatting (`long double` with `%.17Lf`, trailing zeros removed), approximated in `Double`
-    /// with Redis's own rule: fixed notation, then trailing zeros and a trailing dot stripped.
-    public static func formatHumanDouble(_ v: Double) -> String {
-        if v.isInfinite { return v > 0 ? "inf" : "-inf" }
-        if v == v.rounded(.towardZero) && abs(v) < 1e17 {
-            return String(Int64(v))
-        }
-        // Shortest representation that round-trips, in fixed notation like Redis's `%.17Lf` + trim.
-        var s = "\(v)"
-        if s.contains("e") || s.contains("E") {
-            s = cFormat("%.17f", v)
-        }
-        if s.contains(".") {
-            while s.hasSuffix("0") { s.removeLast() }
-            if s.hasSuffix(".") { s.removeLast() }
-        }
-        if s == "-0" { s = "0" }
-        return s
-    }
-
     public static func cFormat(_ format: String, _ v: Double) -> String {
         var buffer = [CChar](repeating: 0, count: 512)
         let n = buffer.withUnsafeMutableBufferPointer { p in

@@ -88,9 +88,9 @@ struct RESPRoundTripTests {
     }
 
     @Test func doubleFormattingMatchesRedis() {
-        #expect(RESPNumber.formatHumanDouble(10.6) == "10.6")
-        #expect(RESPNumber.formatHumanDouble(3200) == "3200")
-        #expect(RESPNumber.formatHumanDouble(-0.5) == "-0.5")
         #expect(RESPNumber.formatDouble(.infinity) == "inf")
+        #expect(RESPNumber.formatDouble(-.infinity) == "-inf")
+        #expect(RESPNumber.formatDouble(1.5) == "1.5")
+        #expect(RESPNumber.formatDouble(0.1) == "0.10000000000000001")
     }
 }

@@ -137,11 +137,9 @@ public final class AppendLog {
         guard pendingCount > 0 else { return nextSeq - 1 }
         let first = pendingFirstSeq
         let last = first + UInt64(pendingCount) - 1
-        var annotation = BatchAnnotation.prefix(
-            firstSeq: first, count: pendingCount, length: payload.bytes.count, db: batchDB, timestamp: now)
-        var crc = annotation.withUnsafeBytes { CRC32C.extend(0, $0) }
-        crc = payload.bytes.withUnsafeBytes { CRC32C.extend(crc, $0) }
-        BatchAnnotation.appendChecksum(&annotation, crc)
+        let annotation = payload.bytes.withUnsafeBytes {
+            BatchAnnotation.line(firstSeq: first, count: pendingCount, db: batchDB, timestamp: now, payload: $0)
+        }
         // The payload buffer itself becomes the batch (kept until an fsync covers it); the next batch gets a
         // spare buffer. No copy of the payload is made.
         lock.lock()

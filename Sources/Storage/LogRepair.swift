@@ -179,10 +179,9 @@ public enum LogRepair {
                 selected = k.annotation.db
             }
             selected = lastSelectedDB(payload, start: selected, parser: &parser)
-            var line = BatchAnnotation.prefix(firstSeq: seq, count: count, length: payload.count, db: k.annotation.db, timestamp: k.annotation.timestamp)
-            var crc = line.withUnsafeBytes { CRC32C.extend(0, $0) }
-            crc = payload.withUnsafeBytes { CRC32C.extend(crc, $0) }
-            BatchAnnotation.appendChecksum(&line, crc)
+            let line = payload.withUnsafeBytes {
+                BatchAnnotation.line(firstSeq: seq, count: count, db: k.annotation.db, timestamp: k.annotation.timestamp, payload: $0)
+            }
             incr += line + payload
             seq += UInt64(count)
         }

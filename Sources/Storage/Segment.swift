@@ -57,6 +57,16 @@ public struct BatchAnnotation: Equatable, Sendable {
         return w
     }
 
+    /// The whole annotation line for `payload`: fields, the CRC32C over them and the payload, CRLF.
+    public static func line(
+        firstSeq: UInt64, count: Int, db: Int, timestamp: Int64, payload: UnsafeRawBufferPointer
+    ) -> [UInt8] {
+        var line = prefix(firstSeq: firstSeq, count: count, length: payload.count, db: db, timestamp: timestamp)
+        let crc = CRC32C.extend(line.withUnsafeBytes { CRC32C.extend(0, $0) }, payload)
+        appendChecksum(&line, crc)
+        return line
+    }
+
     /// Completes an annotation: the checksum as 8 lower-case hex digits, then CRLF.
     public static func appendChecksum(_ w: inout [UInt8], _ crc: UInt32) {
         for shift in stride(from: 28, through: 0, by: -4) {

@@ -32,11 +32,8 @@ for b in 0..<100_000 {
         let value = [UInt8](repeating: 120, count: 64)
         payload += Array("*3\r\n$3\r\nSET\r\n$\(key.count)\r\n".utf8) + key + Array("\r\n$64\r\n".utf8) + value + [13, 10]
     }
-    var line = BatchAnnotation.prefix(firstSeq: seq, count: 10, length: payload.count, db: 0, timestamp: 1)
-    var crc = line.withUnsafeBytes { CRC32C.extend(0, $0) }
-    crc = payload.withUnsafeBytes { CRC32C.extend(crc, $0) }
-    line += Array(CRC32C.hex(crc).utf8) + [13, 10]
-    segment += line + payload
+    segment += payload.withUnsafeBytes { BatchAnnotation.line(firstSeq: seq, count: 10, db: 0, timestamp: 1, payload: $0) }
+    segment += payload
     seq += 10
 }
 var batches = 0

@@ -142,7 +142,7 @@ public final class GodisServer: Service, @unchecked Sendable {
             let position = log.flush(now: engine.now)
             // Group commit: one fsync for every write of every connection in this tick. Requests that arrive
             // meanwhile wait in their sockets and share the next tick's fsync.
-            if syncEveryTick && position > log.acknowledgedSeq { log.syncNow(notify: false) }
+            if syncEveryTick && position > log.acknowledgedSeq { log.syncInline() }
         }
         let waiting = awaitingEndOfTick
         awaitingEndOfTick.removeAll(keepingCapacity: true)

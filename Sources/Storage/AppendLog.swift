@@ -284,14 +284,19 @@ public final class AppendLog {
 
     static func clock() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-    /// One sync step: fsync what was written, or, after a failure, rewrite every unsynced batch and fsync.
-    /// Returns true when everything written so far is durable.
-    ///
-    /// Under `appendfsync always` the command thread calls this at the end of every tick, after `flush`: one
-    /// fsync covers every batch of every connection written in the tick (group commit), and the replies wait
-    /// for it. `notify` calls `onAdvance` when done (the sync thread's path).
+    /// The sync thread's step: fsync what was written, or, after a failure, rewrite every unsynced batch and
+    /// fsync; then call `onAdvance`. Returns true when everything written so far is durable.
     @discardableResult
-    public func syncNow(notify: Bool = true) -> Bool {
+    public func syncNow() -> Bool { sync(onSyncThread: true) }
+
+    /// The command thread's step under `appendfsync always`, at the end of every tick after `flush`: one fsync
+    /// covers every batch of every connection written in the tick (group commit), and the replies wait for it.
+    /// It never repairs (the sync thread does) and calls no callback (the caller releases the replies).
+    @discardableResult
+    public func syncInline() -> Bool { sync(onSyncThread: false) }
+
+    private func sync(onSyncThread: Bool) -> Bool {
+        let notify = onSyncThread
         // One sync step at a time, whichever thread: two concurrent fsyncs could split one writeback error between
         // them (the kernel reports it once), and a slower one could move `syncedSeq` back.
         syncLock.lock()

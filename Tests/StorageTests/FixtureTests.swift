@@ -145,7 +145,7 @@ enum Golden {
                 if case .error(let e) = reply { Issue.record("\(command): \(e)") }
             }
             log.flush(now: Golden.timestamps[i])
-            #expect(log.syncNow(notify: false))
+            #expect(log.syncInline())
         }
         for (file, bytes) in Golden.files {
             #expect(fs.cachedContents("/d/" + file) == bytes, "\(file)")

@@ -156,11 +156,11 @@ enum CrashModel {
         // Records the test saw reach the disk: a successful fsync, or surviving a power loss.
         var durable: UInt64 = 0
 
-        /// `notify: false` is the command thread's end-of-tick fsync under `always` (it never repairs);
-        /// `notify: true` is the sync thread (once-a-second fsync, and the retries after a failure).
+        /// `syncInline()` is the command thread's end-of-tick fsync under `always` (it never repairs);
+        /// `syncNow()` is the sync thread (once-a-second fsync, and the retries after a failure).
         func sync(syncThread: Bool) {
             let syncs = fs.syncCalls, failed = fs.failedSyncs
-            let ok = log.syncNow(notify: syncThread)
+            let ok = syncThread ? log.syncNow() : log.syncInline()
             trace?("  sync(syncThread: \(syncThread)) -> \(ok) error=\(log.writeError ?? "-") size=\(fs.cachedContents(directory + "/" + Names.incr(1))?.count ?? -1) durable=\(fs.durableContents(directory + "/" + Names.incr(1))?.count ?? -1) status=\(log.status)")
             if ok && fs.syncCalls > syncs && fs.failedSyncs == failed && !fs.poweredOff {
                 durable = max(durable, log.status.syncedSeq)
@@ -548,7 +548,7 @@ enum CrashModel {
         restarted.run("SET", "b", "2")
         let pb = log2.flush(now: 2)
         fs.failNextSyncs(1)
-        #expect(!log2.syncNow(notify: false))
+        #expect(!log2.syncInline())
         #expect(log2.syncNow(), "the sync thread's repair")
         #expect(log2.acknowledgedSeq == pb)
         var rng = SplitMix64(seed: 1)
@@ -580,7 +580,7 @@ enum CrashModel {
             if !entered {
                 entered = true
                 // The command thread's sync step starts while the repair is mid-way; it must wait for it.
-                Thread { _ = log.syncNow(notify: false); otherDone.signal() }.start()
+                Thread { _ = log.syncInline(); otherDone.signal() }.start()
                 usleep(20_000)
             }
         }

@@ -25,50 +25,98 @@ public struct RequestParser {
     /// Unescaped argument bytes of the last inline request.
     public private(set) var inlineStorage: [UInt8] = []
 
+    /// A multibulk request cut by the end of the buffer: its argument count, where the next argument starts and
+    /// the arguments so far, all relative to the request's first byte. The next call (with more bytes, the request
+    /// starting at any offset) resumes there, so a request that arrives in many small reads is scanned once.
+    private var partial: (count: Int, offset: Int)? = nil
+    private var partialSpans: [Range<Int>] = []
+
     public init(limits: RESPLimits = .default) {
         self.limits = limits
         spans.reserveCapacity(16)
+        partialSpans.reserveCapacity(16)
     }
 
-    /// Parses one request starting at `start`.
+    /// Parses one request starting at `start`. After `.incomplete`, call again with the same request (and more
+    /// bytes) at any offset, or `reset()` first.
     public mutating func parse(_ buffer: UnsafeRawBufferPointer, from start: Int) -> Result {
         spans.removeAll(keepingCapacity: true)
         guard start < buffer.count else { return .incomplete }
-        if buffer[start] == UInt8(ascii: "*") {
+        if partial != nil || buffer[start] == UInt8(ascii: "*") {
             return parseMultibulk(buffer, from: start)
         }
         return parseInline(buffer, from: start)
     }
 
+    /// Forgets a request cut by the end of a buffer.
+    public mutating func reset() {
+        partial = nil
+        partialSpans.removeAll(keepingCapacity: true)
+    }
+
     private mutating func parseMultibulk(_ buffer: UnsafeRawBufferPointer, from start: Int) -> Result {
         let end = buffer.count
-        guard let lineEnd = RESPScan.findCR(buffer, from: start + 1, limit: limits.maxInlineLength) else {
-            return end - start > limits.maxInlineLength ? .error(.tooBigMultibulkCountString) : .incomplete
-        }
-        if lineEnd + 1 >= end { return .incomplete }
-        guard let count = RESPScan.parseInt(buffer, start + 1, lineEnd), count <= limits.maxMultibulkLength else {
-            return .error(.invalidMultibulkLength)
-        }
-        var pos = lineEnd + 2
-        if count <= 0 { return .empty(end: pos) }
-        for _ in 0..<count {
-            guard pos < end else { return .incomplete }
-            let tag = buffer[pos]
-            guard tag == UInt8(ascii: "$") else { return .error(.expectedDollar(tag)) }
-            guard let cr = RESPScan.findCR(buffer, from: pos + 1, limit: limits.maxInlineLength) else {
-                return end - pos > limits.maxInlineLength ? .error(.tooBigBulkCountString) : .incomplete
+        let count: Int
+        var pos: Int
+        // A request that arrives whole (the common case) records absolute ranges in `spans` directly; one that is
+        // resumed records relative ranges in `partialSpans`, converted once at the end.
+        let resuming = partial != nil
+        if let p = partial {
+            count = p.count
+            pos = start + p.offset
+        } else {
+            guard let lineEnd = RESPScan.findCR(buffer, from: start + 1, limit: limits.maxInlineLength) else {
+                return end - start > limits.maxInlineLength ? .error(.tooBigMultibulkCountString) : .incomplete
             }
-            if cr + 1 >= end { return .incomplete }
+            if lineEnd + 1 >= end { return .incomplete }
+            guard let n = RESPScan.parseInt(buffer, start + 1, lineEnd), n <= limits.maxMultibulkLength else {
+                return .error(.invalidMultibulkLength)
+            }
+            pos = lineEnd + 2
+            if n <= 0 { return .empty(end: pos) }
+            count = n
+        }
+        while (resuming ? partialSpans.count : spans.count) < count {
+            guard pos < end else { return suspend(count, pos, start, resuming) }
+            let tag = buffer[pos]
+            guard tag == UInt8(ascii: "$") else { return fail(.expectedDollar(tag)) }
+            guard let cr = RESPScan.findCR(buffer, from: pos + 1, limit: limits.maxInlineLength) else {
+                return end - pos > limits.maxInlineLength
+                    ? fail(.tooBigBulkCountString) : suspend(count, pos, start, resuming)
+            }
+            if cr + 1 >= end { return suspend(count, pos, start, resuming) }
             guard let length = RESPScan.parseInt(buffer, pos + 1, cr), length >= 0, length <= limits.maxBulkLength
-            else { return .error(.invalidBulkLength) }
+            else { return fail(.invalidBulkLength) }
             let dataStart = cr + 2
-            guard length <= end - dataStart - 2 else { return .incomplete }  // no overflow for any limit
+            guard length <= end - dataStart - 2 else { return suspend(count, pos, start, resuming) }  // no overflow
             let dataEnd = dataStart + length
-            guard buffer[dataEnd] == 13, buffer[dataEnd + 1] == 10 else { return .error(.missingCRLF) }
-            spans.append(dataStart..<dataEnd)
+            guard buffer[dataEnd] == 13, buffer[dataEnd + 1] == 10 else { return fail(.missingCRLF) }
+            if resuming {
+                partialSpans.append((dataStart - start)..<(dataEnd - start))
+            } else {
+                spans.append(dataStart..<dataEnd)
+            }
             pos = dataEnd + 2
         }
+        if resuming {
+            partial = nil
+            for r in partialSpans { spans.append((r.lowerBound + start)..<(r.upperBound + start)) }
+        }
         return .command(end: pos, inline: false)
+    }
+
+    private mutating func suspend(_ count: Int, _ pos: Int, _ start: Int, _ resuming: Bool) -> Result {
+        if !resuming {
+            partialSpans.removeAll(keepingCapacity: true)
+            for r in spans { partialSpans.append((r.lowerBound - start)..<(r.upperBound - start)) }
+        }
+        partial = (count, pos - start)
+        return .incomplete
+    }
+
+    private mutating func fail(_ error: RESPProtocolError) -> Result {
+        reset()
+        return .error(error)
     }
 
     private mutating func parseInline(_ buffer: UnsafeRawBufferPointer, from start: Int) -> Result {

@@ -112,6 +112,31 @@ struct RequestParserTests {
         #expect(dripFeed(bytes("*1\r\n$10\r\n0123456789\r\n"), chunk: 64, limits: limits).commands == [args("0123456789")])
     }
 
+    /// A huge request arriving in small reads resumes where the last read stopped (a rescan per read would cost
+    /// quadratic time on the event loop: 100,000 arguments in 1 KB reads is ~700 reads of up to 700 KB each).
+    @Test func largeRequestResumesAcrossReads() {
+        var request = Array("*100000\r\n".utf8)
+        for i in 0..<100_000 { request += Array("$\(String(i).count)\r\n\(i)\r\n".utf8) }
+        request += Array("*1\r\n$4\r\nPING\r\n".utf8)
+        let result = dripFeed(request, chunk: 1024)
+        #expect(result.error == nil)
+        #expect(result.commands.count == 2)
+        #expect(result.commands.first?.count == 100_000)
+        #expect(result.commands.first?.last == bytes("99999"))
+        #expect(result.commands.last == args("PING"))
+    }
+
+    @Test func resumedRequestMayMoveInTheBuffer() {
+        var parser = RequestParser()
+        let first = bytes("GARBAGE*2\r\n$3\r\nGET\r\n$5\r\nhel")
+        first.withUnsafeBytes { #expect(parser.parse($0, from: 7) == .incomplete) }
+        let second = bytes("*2\r\n$3\r\nGET\r\n$5\r\nhello\r\n")
+        second.withUnsafeBytes { b in
+            #expect(parser.parse(b, from: 0) == .command(end: b.count, inline: false))
+            #expect(parser.spans.map { Array(b[$0]) } == args("GET", "hello"))
+        }
+    }
+
     @Test func incompleteBulkDoesNotConsume() {
         var parser = RequestParser()
         let input = bytes("*2\r\n$3\r\nGET\r\n$5\r\nab")

@@ -162,12 +162,13 @@ public final class Engine {
         reply.error(e.reply)
     }
 
-    /// Replays one command from the log: no auth, no reply kept, no logging, no expiry on access.
     /// Refreshes the cached clock. The transport calls it once per read, before executing that read's commands:
     /// commands of one pipeline see one time, as Redis's cached `mstime` does.
     @inline(__always)
     public func refreshClock() { now = Engine.clockMillis() }
 
+    /// Replays one command from the log: no auth, no reply kept, no logging, no expiry on access. Throws the
+    /// command's error reply.
     public func replay(_ args: Args, client: ClientState) throws {
         replaySink.bytes.removeAll(keepingCapacity: true)
         execute(args, client: client, reply: &replaySink)

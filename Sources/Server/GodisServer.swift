@@ -127,11 +127,14 @@ public final class GodisServer: Service, @unchecked Sendable {
             handler.awaitingEndOfTick = true
             awaitingEndOfTick.append(handler)
         }
-        if !endOfTickScheduled {
-            endOfTickScheduled = true
-            // Tasks run after the iteration's I/O events: one log write and one burst of replies per tick.
-            loop.execute { [unowned self] in self.endOfTick() }
-        }
+        scheduleEndOfTick()
+    }
+
+    /// Tasks run after the loop iteration's I/O events: one log write and one burst of replies per tick.
+    private func scheduleEndOfTick() {
+        guard !endOfTickScheduled else { return }
+        endOfTickScheduled = true
+        loop.execute { [unowned self] in self.endOfTick() }
     }
 
     /// Writes the log batch of this tick (one `write`), then sends the replies, each held until the log has
@@ -155,10 +158,7 @@ public final class GodisServer: Service, @unchecked Sendable {
 
     func clientBlocked(_ handler: ConnectionHandler) {
         blocked[ObjectIdentifier(handler)] = handler
-        if !endOfTickScheduled {
-            endOfTickScheduled = true
-            loop.execute { [unowned self] in self.endOfTick() }
-        }
+        scheduleEndOfTick()
     }
 
     /// Unblocks every client whose wait is over (synced, or timed out).

@@ -265,7 +265,7 @@ public final class AppendLog {
         while !stopping {
             if failure == nil && !syncRequested { _ = lock.wait(until: Date(timeIntervalSinceNow: 1)) }
             if stopping { break }
-            // `always` is synced by the command thread at the end of each tick (`syncNow()`); this thread does
+            // `always` is synced by the command thread at the end of each tick (`syncInline()`); this thread does
             // the once-a-second fsync of `everysec`, the fsyncs WAITAOF asks for, and the retries after a failure.
             let due =
                 failure != nil || (syncRequested && writtenSeq > syncedSeq)
@@ -296,7 +296,6 @@ public final class AppendLog {
     public func syncInline() -> Bool { sync(onSyncThread: false) }
 
     private func sync(onSyncThread: Bool) -> Bool {
-        let notify = onSyncThread
         // One sync step at a time, whichever thread: two concurrent fsyncs could split one writeback error between
         // them (the kernel reports it once), and a slower one could move `syncedSeq` back.
         syncLock.lock()
@@ -305,7 +304,7 @@ public final class AppendLog {
         if failure != nil {
             lock.unlock()
             // Repair (reopen, rewrite, fsync) belongs to the sync thread; the command thread never blocks on it.
-            return notify ? repair(notify: notify) : false
+            return onSyncThread ? repair() : false
         }
         let target = writtenSeq
         let targetSize = writtenSize
@@ -340,13 +339,14 @@ public final class AppendLog {
         unsyncedBytes = unsynced.reduce(0) { $0 + $1.size }
         let callback = onAdvance
         lock.unlock()
-        if notify { callback?() }
+        if onSyncThread { callback?() }
         return true
     }
 
     /// After a write or fsync error: reopen, cut back to the last synced length, rewrite every batch not known to
     /// be durable, fsync. A failed fsync is never trusted on retry: the page cache may have dropped the pages.
-    private func repair(notify: Bool = true) -> Bool {
+    /// Runs on the sync thread only (under `syncLock`), and calls `onAdvance` when done.
+    private func repair() -> Bool {
         let path = directory + "/" + segmentName
         fileLock.lock()
         defer { fileLock.unlock() }
@@ -391,7 +391,7 @@ public final class AppendLog {
                 lock.unlock()
                 if more { continue }
                 logger.notice("The log is writable again; writes are accepted.")
-                if notify { callback?() }
+                callback?()
                 return true
             } catch {
                 lock.lock()

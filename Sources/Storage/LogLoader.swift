@@ -62,9 +62,7 @@ public struct LoadedLog: Sendable {
     public func forEachCommand(
         directory: String, _ body: (_ db: Int, _ buffer: UnsafeRawBufferPointer, _ spans: [Range<Int>]) throws -> Void
     ) throws {
-        // Payloads are checksummed and bounded by their batch's length, so replay accepts any bulk size a writer
-        // may have used (proto-max-bulk-len can be raised at run time).
-        var parser = RequestParser(limits: RESPLimits(maxBulkLength: Int(Int32.max) * 4, maxMultibulkLength: Int(Int32.max)))
+        var reader = PayloadReader()
         for segment in segments {
             try segment.data.withUnsafeBytes { all in
                 var released = 0
@@ -75,35 +73,23 @@ public struct LoadedLog: Sendable {
                         released = batch.offset
                     }
                     let payload = UnsafeRawBufferPointer(rebasing: all[batch.payload])
-                    var pos = 0
                     var db = batch.annotation.db
-                    var records = 0
-                    while pos < payload.count {
-                        switch parser.parse(payload, from: pos) {
-                        case .command(let end, false):
-                            records += 1
-                            do {
-                                try body(db, payload, parser.spans)
-                            } catch {
-                                throw LogLoadError(
-                                    file: segment.entry.name, offset: batch.payload.lowerBound + pos,
-                                    reason: "batch \(batch.annotation.firstSeq) holds a command that fails on replay (\(error))",
-                                    directory: directory)
-                            }
-                            if parser.spans.count == 2, Self.isSelect(payload, parser.spans[0]),
-                                let n = RESPScan.parseInt(payload, parser.spans[1].lowerBound, parser.spans[1].upperBound)
-                            {
-                                db = n
-                            }
-                            pos = end
-                        case .empty(let end):
-                            pos = end
-                        default:
+                    let (records, unparsedAt) = try reader.forEachCommand(payload) { spans, offset in
+                        do {
+                            try body(db, payload, spans)
+                        } catch {
                             throw LogLoadError(
-                                file: segment.entry.name, offset: batch.payload.lowerBound + pos,
-                                reason: "batch \(batch.annotation.firstSeq) holds a payload that is not RESP commands",
+                                file: segment.entry.name, offset: batch.payload.lowerBound + offset,
+                                reason: "batch \(batch.annotation.firstSeq) holds a command that fails on replay (\(error))",
                                 directory: directory)
                         }
+                        if let n = PayloadReader.selectedDB(payload, spans) { db = n }
+                    }
+                    if let offset = unparsedAt {
+                        throw LogLoadError(
+                            file: segment.entry.name, offset: batch.payload.lowerBound + offset,
+                            reason: "batch \(batch.annotation.firstSeq) holds a payload that is not RESP commands",
+                            directory: directory)
                     }
                     if records != batch.annotation.count {
                         throw LogLoadError(
@@ -114,13 +100,6 @@ public struct LoadedLog: Sendable {
                 }
             }
         }
-    }
-
-    static func isSelect(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> Bool {
-        guard r.count == 6 else { return false }
-        let word: [UInt8] = Array("select".utf8)
-        for i in 0..<6 where b[r.lowerBound + i] | 0x20 != word[i] { return false }
-        return true
     }
 }
 

@@ -68,6 +68,7 @@ public enum LogRepair {
             plan.dropped.append(RepairPlan.Dropped(file: LogFormat.manifestName(prefix: prefix), range: 0..<0, reason: "manifest missing or damaged; rebuilt from the segments on disk"))
         }
         var stop = false
+        var reader = PayloadReader()
         var expected = plan.manifest?.entries.first?.startSeq
         for name in names where !stop {
             let path = directory + "/" + name
@@ -88,7 +89,9 @@ public enum LogRepair {
             var first = true
             var lastSeq = entry.map { $0.startSeq - 1 }
             while pos < bytes.count && !stop {
-                var scan = SegmentReader.scanBatches(bytes, from: pos, expectHeader: first, expectFirstSeq: first ? entry?.startSeq : nil)
+                var scan = bytes.withUnsafeBytes {
+                    SegmentReader.scan($0, expectFirstSeq: entry?.startSeq, resumingAt: first ? nil : pos)
+                }
                 if first, case .corrupt(0, let reason)? = scan.damage, reason.hasPrefix("written by format") {
                     throw RepairError.newerFormat(file: name, reason: reason)
                 }
@@ -97,7 +100,7 @@ public enum LogRepair {
                     scan.damage = .corrupt(offset: 0, reason: "header says segment \(h.number) type \(h.type.rawValue), the manifest says \(entry.number) type \(entry.type.rawValue)")
                 }
                 // What the loader checks beyond checksums: each payload holds exactly `count` commands.
-                if let bad = scan.batches.firstIndex(where: { !Self.payloadHoldsCommands(bytes, $0) }) {
+                if let bad = scan.batches.firstIndex(where: { !Self.payloadHoldsCommands(bytes, $0, &reader) }) {
                     let b = scan.batches[bad]
                     scan.damage = .corrupt(offset: b.offset, reason: "batch \(b.annotation.firstSeq) holds a payload that is not \(b.annotation.count) RESP commands")
                     scan.batches.removeSubrange(bad...)
@@ -165,7 +168,7 @@ public enum LogRepair {
         var incr = SegmentHeader(type: .incr, number: number, createdAt: now, options: ["repaired": "1"]).encoded()
         var seq: UInt64 = 1
         var selected = 0
-        var parser = RequestParser()
+        var reader = PayloadReader()
         for k in plan.kept {
             var payload = k.payload
             var count = k.annotation.count
@@ -178,7 +181,9 @@ public enum LogRepair {
                 count += 1
                 selected = k.annotation.db
             }
-            selected = lastSelectedDB(payload, start: selected, parser: &parser)
+            payload.withUnsafeBytes { b in
+                _ = reader.forEachCommand(b) { spans, _ in selected = PayloadReader.selectedDB(b, spans) ?? selected }
+            }
             let line = payload.withUnsafeBytes {
                 BatchAnnotation.line(firstSeq: seq, count: count, db: k.annotation.db, timestamp: k.annotation.timestamp, payload: $0)
             }
@@ -205,87 +210,10 @@ public enum LogRepair {
         }
     }
 
-    static func payloadHoldsCommands(_ bytes: [UInt8], _ batch: BatchLocation) -> Bool {
-        var parser = RequestParser(limits: RESPLimits(maxBulkLength: Int(Int32.max) * 4, maxMultibulkLength: Int(Int32.max)))
-        return bytes.withUnsafeBytes { all in
-            let payload = UnsafeRawBufferPointer(rebasing: all[batch.payload])
-            var pos = 0
-            var n = 0
-            while pos < payload.count {
-                guard case .command(let end, false) = parser.parse(payload, from: pos) else { return false }
-                n += 1
-                pos = end
-            }
-            return n == batch.annotation.count
+    static func payloadHoldsCommands(_ bytes: [UInt8], _ batch: BatchLocation, _ reader: inout PayloadReader) -> Bool {
+        bytes.withUnsafeBytes { all in
+            let (count, unparsedAt) = reader.forEachCommand(UnsafeRawBufferPointer(rebasing: all[batch.payload])) { _, _ in }
+            return unparsedAt == nil && count == batch.annotation.count
         }
-    }
-
-    static func lastSelectedDB(_ payload: [UInt8], start: Int, parser: inout RequestParser) -> Int {
-        var db = start
-        payload.withUnsafeBytes { b in
-            var pos = 0
-            while pos < b.count, case .command(let end, false) = parser.parse(b, from: pos) {
-                if parser.spans.count == 2, LoadedLog.isSelect(b, parser.spans[0]),
-                    let n = RESPScan.parseInt(b, parser.spans[1].lowerBound, parser.spans[1].upperBound)
-                {
-                    db = n
-                }
-                pos = end
-            }
-        }
-        return db
-    }
-}
-
-extension SegmentReader {
-    /// Scans batches from `from` (a header first when `expectHeader`), without sequence checks: for repair.
-    static func scanBatches(_ bytes: [UInt8], from: Int, expectHeader: Bool, expectFirstSeq: UInt64? = nil) -> SegmentScan {
-        if expectHeader { return scan(bytes, expectFirstSeq: expectFirstSeq) }
-        // Re-scan from a resync point: prepend nothing, parse batches directly.
-        var result = SegmentScan()
-        bytes.withUnsafeBytes { b in
-            var pos = from
-            while pos < b.count {
-                guard let r = line(b, from: pos), let ann = parseAnnotation(b, r) else {
-                    result.damage = .corrupt(offset: pos, reason: "malformed batch annotation")
-                    return
-                }
-                let start = r.upperBound + 2
-                guard ann.length <= b.count - start, batchChecksumOK(b, r, start..<(start + ann.length), ann) else {
-                    result.damage = .corrupt(offset: pos, reason: "checksum mismatch in batch \(ann.firstSeq)")
-                    return
-                }
-                result.batches.append(BatchLocation(annotation: ann, offset: pos, payload: start..<(start + ann.length)))
-                pos = start + ann.length
-            }
-        }
-        return result
-    }
-
-    static func batchChecksumOK(_ b: UnsafeRawBufferPointer, _ line: Range<Int>, _ payload: Range<Int>, _ ann: BatchAnnotation) -> Bool {
-        var crc = CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: b[line.lowerBound..<(line.upperBound - 8)]))
-        crc = CRC32C.extend(crc, UnsafeRawBufferPointer(rebasing: b[payload]))
-        return crc == ann.crc
-    }
-
-    /// The offset of the next `#B ` annotation after `offset` whose batch checksum validates.
-    static func nextValidBatch(_ bytes: [UInt8], after offset: Int) -> Int? {
-        bytes.withUnsafeBytes { nextValidBatch($0, after: offset) }
-    }
-
-    static func nextValidBatch(_ b: UnsafeRawBufferPointer, after offset: Int) -> Int? {
-        var i = offset + 1
-        while i + 3 < b.count {
-            // Any `#B ` counts, not only at a line start: the damage may have hit the LF before it, and the
-            // batch checksum is what rejects a look-alike inside a value.
-            if b[i] == UInt8(ascii: "#") && b[i + 1] == UInt8(ascii: "B") && b[i + 2] == 32,
-                let r = line(b, from: i), let ann = parseAnnotation(b, r)
-            {
-                let start = r.upperBound + 2
-                if ann.length <= b.count - start && batchChecksumOK(b, r, start..<(start + ann.length), ann) { return i }
-            }
-            i += 1
-        }
-        return nil
     }
 }

@@ -218,6 +218,12 @@ public enum SegmentReader {
             firstSeq: seq, count: Int(count), length: Int(length), db: Int(db), timestamp: Int64(ts), crc: crc)
     }
 
+    /// The CRC32C of a batch: the annotation up to its checksum token, continued over the payload.
+    static func batchChecksum(_ b: UnsafeRawBufferPointer, _ line: Range<Int>, _ payload: Range<Int>) -> UInt32 {
+        let crc = CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: b[line.lowerBound..<(line.upperBound - 8)]))
+        return CRC32C.extend(crc, UnsafeRawBufferPointer(rebasing: b[payload]))
+    }
+
     /// A batch that runs to the end of the file looks torn, unless a valid batch follows it: then its length field
     /// was damaged (a bit flip), and cutting there would drop good batches, so it is corruption.
     static func tornUnlessFollowed(_ b: UnsafeRawBufferPointer, at pos: Int, _ reason: String) -> SegmentDamage {
@@ -227,36 +233,49 @@ public enum SegmentReader {
         return .tornTail(offset: pos, reason: reason)
     }
 
-    public static func scan(_ b: UnsafeRawBufferPointer, expectFirstSeq: UInt64? = nil) -> SegmentScan {
-        var result = SegmentScan()
+    /// Parses the header line into `result`; returns the offset after it, or `nil` with `result.damage` set.
+    static func scanHeader(_ b: UnsafeRawBufferPointer, into result: inout SegmentScan) -> Int? {
         guard b.count > 0 else {
             result.damage = .tornTail(offset: 0, reason: "empty file (no header)")
-            return result
+            return nil
         }
         guard let headerLine = line(b, from: 0) else {
             result.damage =
                 allZero(b, from: 0) || b.count < LogFormat.maxAnnotationLength
                 ? .tornTail(offset: 0, reason: "incomplete header line")
                 : .corrupt(offset: 0, reason: "no header line")
-            return result
+            return nil
         }
         switch parseHeader(b, headerLine) {
-        case .success(let h): result.header = h
+        case .success(let h):
+            result.header = h
+            return headerLine.upperBound + 2
         case .failure(.notGodis):
             result.damage = .corrupt(offset: 0, reason: "not a Godis segment (no \(LogFormat.segmentMagic) header)")
-            return result
         case .failure(.newerVersion(let v)):
             result.damage = .corrupt(
-                offset: 0,
-                reason: "written by format \(v), this build reads format \(LogFormat.majorVersion)")
-            return result
+                offset: 0, reason: "written by format \(v), this build reads format \(LogFormat.majorVersion)")
         case .failure(.malformed(let why)):
             result.damage = .corrupt(offset: 0, reason: why)
-            return result
         }
-        var pos = headerLine.upperBound + 2
+        return nil
+    }
+
+    /// Scans a segment: its header, then batches until the end or the first damage. `resumingAt` skips the
+    /// header and starts at a batch boundary found by a repair's resync (no sequence check then).
+    public static func scan(
+        _ b: UnsafeRawBufferPointer, expectFirstSeq: UInt64? = nil, resumingAt resume: Int? = nil
+    ) -> SegmentScan {
+        var result = SegmentScan()
+        var pos: Int
+        if let resume {
+            pos = resume
+        } else {
+            guard let afterHeader = scanHeader(b, into: &result) else { return result }
+            pos = afterHeader
+        }
         result.validLength = pos
-        var nextSeq = expectFirstSeq
+        var nextSeq = resume == nil ? expectFirstSeq : nil
         // A valid segment always ends with "\n": trailing zeros are what a file system leaves when it extended the
         // file but lost the data (power loss), so the torn-tail rules below measure against the last non-zero byte.
         var end = b.count
@@ -285,8 +304,7 @@ public enum SegmentReader {
                 return result
             }
             let payloadEnd = payloadStart + ann.length
-            var crc = CRC32C.extend(0, UnsafeRawBufferPointer(rebasing: b[annLine.lowerBound..<(annLine.upperBound - 8)]))
-            crc = CRC32C.extend(crc, UnsafeRawBufferPointer(rebasing: b[payloadStart..<payloadEnd]))
+            let crc = batchChecksum(b, annLine, payloadStart..<payloadEnd)
             if crc != ann.crc {
                 let reason = "checksum mismatch in batch \(ann.firstSeq) (stored \(CRC32C.hex(ann.crc)), computed \(CRC32C.hex(crc)))"
                 result.damage = payloadEnd >= end ? tornUnlessFollowed(b, at: pos, reason) : .corrupt(offset: pos, reason: reason)
@@ -302,5 +320,29 @@ public enum SegmentReader {
             result.validLength = pos
         }
         return result
+    }
+}
+
+extension SegmentReader {
+    /// The offset of the next `#B ` annotation after `offset` whose batch checksum validates: the resync point of
+    /// salvage, and the evidence that a batch running to EOF is damaged rather than torn.
+    static func nextValidBatch(_ bytes: [UInt8], after offset: Int) -> Int? {
+        bytes.withUnsafeBytes { nextValidBatch($0, after: offset) }
+    }
+
+    static func nextValidBatch(_ b: UnsafeRawBufferPointer, after offset: Int) -> Int? {
+        var i = offset + 1
+        while i + 3 < b.count {
+            // Any `#B ` counts, not only at a line start: the damage may have hit the LF before it, and the
+            // batch checksum is what rejects a look-alike inside a value.
+            if b[i] == UInt8(ascii: "#") && b[i + 1] == UInt8(ascii: "B") && b[i + 2] == 32,
+                let r = line(b, from: i), let ann = parseAnnotation(b, r)
+            {
+                let start = r.upperBound + 2
+                if ann.length <= b.count - start && batchChecksum(b, r, start..<(start + ann.length)) == ann.crc { return i }
+            }
+            i += 1
+        }
+        return nil
     }
 }

@@ -150,7 +150,7 @@ import Testing
 
     /// Any single flipped bit in the middle batch (annotation, CRLF, checksum token or payload): truncate drops from
     /// that batch to EOF, salvage drops exactly that batch's bytes. The batch's last byte (the LF before the next
-    /// `#B`) is left to `salvageResyncsWhenTheFlipHitsTheLastByteOfTheDamagedBatch`, which fails today.
+    /// `#B`) is left to `salvageResyncsWhenTheFlipHitsTheLastByteOfTheDamagedBatch`.
     @Test func everyBitFlipInTheMiddleBatch() throws {
         let s = SegmentDamageTests.threeBatches()
         let good = Self.batches(s.bytes)
@@ -580,13 +580,12 @@ import Testing
                 [(0, ["SET", "a", "1"]), (0, ["SET", "b", "2"]), (3, ["SELECT", "3"]), (3, ["DEL", "a"])]))
     }
 
-    // MARK: Bugs (these fail against the current LogRepair; see the comments)
+    // MARK: Regressions (each of these once failed)
 
-    /// BUG: a closed segment that lost its last batch exactly on a batch boundary scans clean, and `plan` never
-    /// compares a segment with its manifest `size`/`endseq` nor checks sequence continuity. So `plan` says "OK",
-    /// `godis-aof check` reports nothing and `godis-aof recover --apply` does nothing (it returns when
-    /// `!needsRepair`), while `LogLoader.load` refuses to start. Truncate must keep the batches up to the loss and
-    /// drop the later segment.
+    /// A closed segment that lost its last batch exactly on a batch boundary scans clean; only its manifest
+    /// `size`/`endseq` show the loss. `plan` must see it as the loader does (otherwise `check` says OK and
+    /// `recover --apply` does nothing while the server refuses to start): truncate keeps the batches up to the
+    /// loss and drops the later segment.
     @Test func shortClosedSegmentNeedsRepair() throws {
         let (one, two) = RecoveryTests.twoSegments()
         let short = Array(one.bytes[..<one.batchEnds[1]])  // lost seq 4 (`SET c 3`)
@@ -601,10 +600,9 @@ import Testing
         #expect(plan.dropped.last == RepairPlan.Dropped(file: Names.incr(2), range: 0..<two.bytes.count, reason: "after the repair point"))
     }
 
-    /// BUG: after a repair the old segments stay on disk, unlisted. If the manifest is then lost, the rebuild takes
-    /// every segment on disk ("all bases, then all incrs by number"): old base 1, new base 2, old incr 1, new incr 2.
-    /// Truncate then stops at the old damage and drops the repaired segment as "after the repair point" (salvage
-    /// would replay both generations: every command twice). The rebuild should start at the newest base.
+    /// After a repair the old segments stay on disk, unlisted. If the manifest is then lost, a rebuild from every
+    /// segment on disk would mix generations (truncate would stop at the old damage; salvage would replay every
+    /// command twice): it must start at the newest base.
     @Test func manifestLostAfterARepairRebuildsFromTheRepairedSegments() throws {
         let (_, bytes, _) = Self.flippedMiddleBatch()
         let fs = SimulatedFileSystem()
@@ -618,10 +616,9 @@ import Testing
         }
     }
 
-    /// BUG: salvage cannot resync when the flipped bit is in the damaged batch's last byte, the LF that ends its
-    /// payload. `SegmentReader.nextValidBatch` (LogRepair.swift:205) accepts a candidate `#B ` only when
-    /// `b[i - 1] == 10`, so the intact batch that follows (seq 6, `DEL a`) is not a resync point and is dropped
-    /// with the damaged one: the dropped range runs to EOF (or to the batch after it), not to the damaged batch's end.
+    /// The flipped bit is the damaged batch's last byte, the LF that ends its payload. Salvage must still resync at
+    /// the intact batch that follows (seq 6, `DEL a`), although its `#B ` no longer starts a line: the dropped
+    /// range ends at the damaged batch's end.
     @Test func salvageResyncsWhenTheFlipHitsTheLastByteOfTheDamagedBatch() throws {
         let (s, bytes, reason) = Self.flippedMiddleBatch(fromEnd: 1)
         #expect(s.bytes[s.batchEnds[1] - 1] == 10 && bytes[s.batchEnds[1] - 1] == 11)
@@ -635,11 +632,8 @@ import Testing
         #expect(plan.dropped == [RepairPlan.Dropped(file: Names.incr(1), range: s.batchStarts[1]..<s.batchEnds[1], reason: reason)])
     }
 
-    /// BUG: salvage drops an intact batch because of a sequence gap before it. `SegmentReader.scan` reports the gap
-    /// as damage at the batch's offset, and salvage resyncs at the next valid batch *after* that offset
-    /// (LogRepair.swift:85), so the batch itself (`SET b 2`, good checksum) is skipped as if damaged. Salvage
-    /// renumbers anyway, so a gap should cost no bytes. (Across segments the opposite happens: gaps are not seen at
-    /// all, see `shortClosedSegmentNeedsRepair`.)
+    /// A sequence gap is reported as damage at the offset of the batch after it, but that batch (`SET b 2`, good
+    /// checksum) is intact: salvage, which renumbers anyway, must keep it, so a gap costs no bytes.
     @Test func salvageKeepsTheIntactBatchAfterASequenceGap() throws {
         let s = Self.sequenceGap()
         let fs = SimulatedFileSystem()

@@ -32,11 +32,13 @@ let package = Package(
             name: "Engine",
             dependencies: ["RESP", "Storage", .product(name: "Logging", package: "swift-log")]
         ),
-        // SwiftNIO transport: bytes in, replies out.
+        // Linux socket calls Swift's Glibc module does not export (epoll, eventfd, accept4), for the epoll transport.
+        .target(name: "CGodisNet"),
+        // The server: sessions (bytes in, replies out) over an epoll or a SwiftNIO transport.
         .target(
             name: "Server",
             dependencies: [
-                "Engine", "Storage", "RESP",
+                "Engine", "Storage", "RESP", "CGodisNet",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -41,6 +41,9 @@ public struct GodisConfiguration: Sendable, Equatable {
     public var save: String = ""
     /// `maxmemory`: accepted and reported; eviction comes later.
     public var maxMemory: Int = 0
+    /// `io-transport` (Godis only): `epoll` (Linux's default, the lean loop) or `nio` (SwiftNIO). Empty: the
+    /// platform's default.
+    public var ioTransport: String = ""
 
     public init() {}
 }
@@ -157,6 +160,13 @@ public enum ConfigurationTable {
         ConfigParameter(name: "save", mutable: true, get: { $0.save }, set: { c, v in c.save = v.joined(separator: " ") }),
         ConfigParameter(name: "maxmemory", mutable: true, get: { String($0.maxMemory) }, set: { c, v in
             c.maxMemory = try memory(one(v))
+        }),
+        ConfigParameter(name: "io-transport", mutable: false, get: { $0.ioTransport }, set: { c, v in
+            let t = try one(v).lowercased()
+            guard ["epoll", "nio"].contains(t) else {
+                throw Invalid(reason: "argument(s) must be one of the following: epoll, nio")
+            }
+            c.ioTransport = t
         }),
     ]
 

@@ -1,11 +1,9 @@
 import Engine
 import Logging
-import NIOCore
-import NIOPosix
 import ServiceLifecycle
 import Storage
 
-/// The Godis server: the engine on one event loop, the log, and the listening sockets.
+/// The Godis server: the engine and its sessions on one loop thread (a `Transport`), and the log.
 ///
 /// Lifecycle: `start()` loads the log and binds; `run()` (as a swift-service-lifecycle `Service`) serves until a
 /// graceful shutdown (SIGTERM/SIGINT or SHUTDOWN), then stops accepting, sends pending replies, closes
@@ -14,17 +12,14 @@ public final class GodisServer: Service, @unchecked Sendable {
     public let engine: Engine
     public let logger: Logger
     public let configuration: GodisConfiguration
-    let group: MultiThreadedEventLoopGroup
-    let loop: EventLoop
-    private var listeners: [Channel] = []
+    private var transport: Transport!
     private(set) var log: AppendLog?
-    private var awaitingEndOfTick: [ConnectionHandler] = []
+    private var awaitingEndOfTick: [Session] = []
     /// Clients blocked in WAITAOF.
-    private var blocked: [ObjectIdentifier: ConnectionHandler] = [:]
+    private var blocked: [ObjectIdentifier: Session] = [:]
     private var endOfTickScheduled = false
-    private var connections: [ObjectIdentifier: ConnectionHandler] = [:]
-    private var expiryTask: RepeatedTask?
-    private var shutdownPromise: EventLoopPromise<Void>
+    private var sessions: [ObjectIdentifier: Session] = [:]
+    private let shutdownDone = Completion()
     private var stopped = false
     /// `appendfsync always`: fsync at the end of every tick that wrote.
     private var syncEveryTick = false
@@ -36,22 +31,19 @@ public final class GodisServer: Service, @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         engine = Engine(config: configuration, logger: logger)
-        // One event loop: every command runs on it, in one order, which is the order of the log.
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        loop = group.next()
-        shutdownPromise = loop.makePromise()
     }
 
     var durablePosition: UInt64 { log?.acknowledgedSeq ?? .max }
 
     // MARK: Start
 
-    /// Loads the data and binds the listening sockets.
+    /// Loads the data, binds the listening sockets and starts the loop thread.
     public func start() throws {
         logger.notice("oO0OoO0OoO0Oo Godis is starting oO0OoO0OoO0Oo")
         logger.notice(
             "Godis version=\(ServerInfo.version), bits=64, pid=\(ServerInfo.pid), just started (Redis \(ServerInfo.redisVersion) compatible)")
-        try loop.submit { try self.loadData() }.wait()
+        // Before the loop thread exists, so this thread may use the engine.
+        try loadData()
         engine.onShutdown = { [unowned self] in self.initiateShutdown() }
         engine.onConfigChange = { [unowned self] old, new in
             if old.appendFsync != new.appendFsync {
@@ -60,30 +52,35 @@ public final class GodisServer: Service, @unchecked Sendable {
             }
         }
         engine.infoProviders["persistence"] = { [unowned self] in self.persistenceInfo() }
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.backlog, value: 511)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 1024 * 1024))
-            .childChannelInitializer { [unowned self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let handler = ConnectionHandler(server: self)
-                    self.connections[ObjectIdentifier(handler)] = handler
-                    try channel.pipeline.syncOperations.addHandler(handler)
-                }
-            }
-        for address in configuration.bind {
-            let channel = try bootstrap.bind(host: address, port: configuration.port).wait()
-            listeners.append(channel)
-            boundPorts.append(channel.localAddress?.port ?? configuration.port)
+        let kind = TransportKind(rawValue: configuration.ioTransport) ?? .platformDefault
+        let transport: Transport
+        switch kind {
+        case .nio: transport = NIOTransport()
+        case .epoll:
+            #if os(Linux)
+            transport = try EpollTransport(logger: logger)
+            #else
+            transport = NIOTransport()
+            #endif
         }
-        let interval = TimeAmount.milliseconds(Int64(1000 / max(1, configuration.hz)))
-        expiryTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [unowned self] _ in
-            self.engine.activeExpireCycle(budgetMicros: 25_000 / Int64(max(1, self.configuration.hz / 10)))
+        self.transport = transport
+        if let log {
+            log.onAdvance = { [weak self] in self?.transport.execute { self?.durabilityAdvanced() } }
+            log.start()
+        }
+        boundPorts = try transport.start(bind: configuration.bind, port: configuration.port) {
+            [unowned self] output, remote, local in
+            let session = Session(server: self, output: output, remoteAddress: remote, localAddress: local)
+            sessions[ObjectIdentifier(session)] = session
+            return session
+        }
+        let hz = Int64(max(1, configuration.hz))
+        transport.scheduleRepeated(everyMillis: 1000 / hz) { [unowned self] in
+            self.engine.activeExpireCycle(budgetMicros: 25_000 / max(1, hz / 10))
             if !self.blocked.isEmpty { self.resumeBlocked() }  // WAITAOF timeouts
             self.endOfTick()
         }
-        logger.notice("Ready to accept connections tcp", metadata: ["port": "\(boundPorts.first ?? 0)"])
+        logger.notice("Ready to accept connections tcp", metadata: ["port": "\(boundPorts.first ?? 0)", "transport": "\(kind)"])
     }
 
     private func loadData() throws {
@@ -112,8 +109,6 @@ public final class GodisServer: Service, @unchecked Sendable {
             logger.notice(
                 "DB loaded from append only file: \(seconds) seconds (\(replayed) commands, \(engine.keyCount) keys, \(loaded.totalBytes) bytes)")
         }
-        log.onAdvance = { [loop, weak self] in loop.execute { self?.durabilityAdvanced() } }
-        log.start()
         self.log = log
         syncEveryTick = configuration.appendFsync == .always
         engine.log = log
@@ -122,7 +117,7 @@ public final class GodisServer: Service, @unchecked Sendable {
     // MARK: Log writes and held replies
 
     /// A connection has replies: they leave at the end of this loop tick, after the tick's one log write.
-    func flushAtEndOfTick(_ handler: ConnectionHandler) {
+    func flushAtEndOfTick(_ handler: Session) {
         if !handler.awaitingEndOfTick {
             handler.awaitingEndOfTick = true
             awaitingEndOfTick.append(handler)
@@ -134,7 +129,7 @@ public final class GodisServer: Service, @unchecked Sendable {
     private func scheduleEndOfTick() {
         guard !endOfTickScheduled else { return }
         endOfTickScheduled = true
-        loop.execute { [unowned self] in self.endOfTick() }
+        transport.execute { [unowned self] in self.endOfTick() }
     }
 
     /// Writes the log batch of this tick (one `write`), then sends the replies, each held until the log has
@@ -156,7 +151,7 @@ public final class GodisServer: Service, @unchecked Sendable {
         }
     }
 
-    func clientBlocked(_ handler: ConnectionHandler) {
+    func clientBlocked(_ handler: Session) {
         blocked[ObjectIdentifier(handler)] = handler
         scheduleEndOfTick()
     }
@@ -167,12 +162,12 @@ public final class GodisServer: Service, @unchecked Sendable {
     }
 
     private func durabilityAdvanced() {
-        for h in connections.values where h.hasHeldReplies { h.durabilityAdvanced() }
+        for h in sessions.values where h.hasHeldReplies { h.durabilityAdvanced() }
         if !blocked.isEmpty { resumeBlocked() }
     }
 
-    func connectionClosed(_ handler: ConnectionHandler) {
-        connections[ObjectIdentifier(handler)] = nil
+    func connectionClosed(_ handler: Session) {
+        sessions[ObjectIdentifier(handler)] = nil
         blocked[ObjectIdentifier(handler)] = nil
     }
 
@@ -208,15 +203,15 @@ public final class GodisServer: Service, @unchecked Sendable {
     public func serveUntilShutdown() async throws {
         do {
             try await withGracefulShutdownHandler {
-                try await shutdownPromise.futureResult.get()
+                try await shutdownDone.wait()
             } onGracefulShutdown: {
                 self.initiateShutdown()
             }
         } catch {
-            try? await group.shutdownGracefully()
+            try? await transport.shutdown()
             throw error  // the executable exits non-zero
         }
-        try await group.shutdownGracefully()
+        try await transport.shutdown()
     }
 
     enum ShutdownFailure: Error, CustomStringConvertible {
@@ -226,27 +221,25 @@ public final class GodisServer: Service, @unchecked Sendable {
 
     /// Stops accepting, sends pending replies, closes connections, flushes and fsyncs the log.
     public func initiateShutdown() {
-        loop.execute { [self] in
+        transport.execute { [self] in
             guard !stopped else { return }
             stopped = true
             logger.warning("Received shutdown request, scheduling shutdown...")
-            expiryTask?.cancel()
-            let closeListeners = listeners.map { $0.close() }
-            EventLoopFuture.andAllComplete(closeListeners, on: loop).whenComplete { [self] _ in
+            transport.stopListening { [self] in
                 endOfTick()
                 var synced = true
                 if let log {
                     logger.notice("Calling fsync() on the AOF file.")
                     synced = log.close(now: Engine.clockMillis())
                 }
-                for h in connections.values { h.durabilityAdvanced() }
-                for h in connections.values { h.close() }
+                for h in sessions.values { h.durabilityAdvanced() }
+                for h in sessions.values { h.close() }
                 if synced {
                     logger.warning("Godis is now ready to exit, bye bye...")
-                    shutdownPromise.succeed(())
+                    shutdownDone.succeed()
                 } else {
                     logger.critical("The final fsync of the log failed: the last writes may not be on disk.")
-                    shutdownPromise.fail(ShutdownFailure.logNotSynced)
+                    shutdownDone.fail(ShutdownFailure.logNotSynced)
                 }
             }
         }

@@ -9,14 +9,16 @@ import Testing
 import Glibc
 #endif
 
-/// Starts a server in-process on 127.0.0.1 and an ephemeral port; stops it at the end.
+/// Starts a server in-process on 127.0.0.1 and an ephemeral port, over the given transport; stops it at the end.
+/// Every server test runs over both transports.
 final class RunningServer {
     let server: GodisServer
     let port: Int
     let task: Task<Void, Error>
 
-    init(_ configure: (inout GodisConfiguration) -> Void = { _ in }) throws {
+    init(_ transport: TransportKind, _ configure: (inout GodisConfiguration) -> Void = { _ in }) throws {
         var config = GodisConfiguration()
+        config.ioTransport = transport.rawValue
         config.port = 0
         config.bind = ["127.0.0.1"]
         config.appendOnly = false
@@ -46,8 +48,8 @@ func tempDirectory() -> String {
 
 @Suite(.serialized)
 struct ServerTests {
-    @Test func pingSetGetOverLoopback() async throws {
-        let s = try RunningServer()
+    @Test(arguments: TransportKind.allCases) func pingSetGetOverLoopback(transport: TransportKind) async throws {
+        let s = try RunningServer(transport)
         let c = try s.client()
         #expect(try c.command("PING") == .simpleString("PONG"))
         #expect(try c.command("SET", "k", "v") == .simpleString("OK"))
@@ -55,8 +57,8 @@ struct ServerTests {
         try await s.stop()
     }
 
-    @Test func pipelineRepliesInOrder() async throws {
-        let s = try RunningServer()
+    @Test(arguments: TransportKind.allCases) func pipelineRepliesInOrder(transport: TransportKind) async throws {
+        let s = try RunningServer(transport)
         let c = try s.client()
         var commands: [[String]] = []
         for i in 0..<5000 {
@@ -71,8 +73,8 @@ struct ServerTests {
         try await s.stop()
     }
 
-    @Test func requestSplitIntoSingleBytes() async throws {
-        let s = try RunningServer()
+    @Test(arguments: TransportKind.allCases) func requestSplitIntoSingleBytes(transport: TransportKind) async throws {
+        let s = try RunningServer(transport)
         let c = try s.client()
         for byte in RESPEncoder.command(["ECHO", "drip"]) {
             try c.send([byte])
@@ -82,8 +84,33 @@ struct ServerTests {
         try await s.stop()
     }
 
-    @Test func protocolErrorRepliesAndCloses() async throws {
-        let s = try RunningServer()
+    /// A reply larger than the socket buffers, to a client that reads late: the transport queues what the socket
+    /// does not take and sends it as the socket drains, in order, and a QUIT behind it closes only after it.
+    @Test(arguments: TransportKind.allCases) func largeReplyReachesALateReader(transport: TransportKind) async throws {
+        let s = try RunningServer(transport)
+        let c = try s.client()
+        let value = (0..<(12 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        var out: [UInt8] = []
+        RESPEncoder.appendCommand([Array("SET".utf8), Array("big".utf8), value], to: &out)
+        try c.send(out)
+        #expect(try c.readReply() == .simpleString("OK"))
+        out = []
+        for command in [["GET", "big"], ["GET", "big"], ["PING"], ["QUIT"]] {
+            RESPEncoder.appendCommand(command.map { Array($0.utf8) }, to: &out)
+        }
+        try c.send(out)
+        usleep(300_000)  // the server has filled the socket buffers and queued the rest
+        #expect(try c.readReply() == .bulkString(value))
+        #expect(try c.readReply() == .bulkString(value))
+        #expect(try c.readReply() == .simpleString("PONG"))
+        #expect(try c.readReply() == .simpleString("OK"))
+        #expect(c.isClosedByPeer())
+        #expect(try s.client().command("STRLEN", "big") == .integer(12 << 20))
+        try await s.stop()
+    }
+
+    @Test(arguments: TransportKind.allCases) func protocolErrorRepliesAndCloses(transport: TransportKind) async throws {
+        let s = try RunningServer(transport)
         let c = try s.client()
         try c.send(Array("*1\r\nfoo\r\n".utf8))
         #expect(try c.readReply() == .error("ERR Protocol error: expected '$', got 'f'"))
@@ -93,16 +120,16 @@ struct ServerTests {
         try await s.stop()
     }
 
-    @Test func quitClosesAfterReply() async throws {
-        let s = try RunningServer()
+    @Test(arguments: TransportKind.allCases) func quitClosesAfterReply(transport: TransportKind) async throws {
+        let s = try RunningServer(transport)
         let c = try s.client()
         #expect(try c.command("QUIT") == .simpleString("OK"))
         #expect(c.isClosedByPeer())
         try await s.stop()
     }
 
-    @Test func clientKillClosesTheOtherConnection() async throws {
-        let s = try RunningServer()
+    @Test(arguments: TransportKind.allCases) func clientKillClosesTheOtherConnection(transport: TransportKind) async throws {
+        let s = try RunningServer(transport)
         let a = try s.client()
         let b = try s.client()
         guard case .integer(let idB) = try b.command("CLIENT", "ID") else { Issue.record("id"); return }
@@ -111,8 +138,8 @@ struct ServerTests {
         try await s.stop()
     }
 
-    @Test func queryBufferLimitClosesTheConnection() async throws {
-        let s = try RunningServer { $0.clientQueryBufferLimit = 1024 * 1024 }
+    @Test(arguments: TransportKind.allCases) func queryBufferLimitClosesTheConnection(transport: TransportKind) async throws {
+        let s = try RunningServer(transport) { $0.clientQueryBufferLimit = 1024 * 1024 }
         let c = try s.client()
         // A bulk length under proto-max-bulk-len, but more unparsed bytes than the query buffer may hold.
         try c.send(Array("*2\r\n$3\r\nGET\r\n$4000000\r\n".utf8))
@@ -129,8 +156,8 @@ struct ServerTests {
         try await s.stop()
     }
 
-    @Test func maxclientsRefusesTheExtraConnection() async throws {
-        let s = try RunningServer { $0.maxClients = 2 }
+    @Test(arguments: TransportKind.allCases) func maxclientsRefusesTheExtraConnection(transport: TransportKind) async throws {
+        let s = try RunningServer(transport) { $0.maxClients = 2 }
         let a = try s.client()
         let b = try s.client()
         #expect(try a.command("PING") == .simpleString("PONG"))
@@ -141,10 +168,10 @@ struct ServerTests {
         try await s.stop()
     }
 
-    @Test func writesSurviveARestartInEveryMode() async throws {
+    @Test(arguments: TransportKind.allCases) func writesSurviveARestartInEveryMode(transport: TransportKind) async throws {
         for policy in FsyncPolicy.allCases {
             let dir = tempDirectory()
-            let s = try RunningServer {
+            let s = try RunningServer(transport) {
                 $0.appendOnly = true
                 $0.dir = dir
                 $0.appendFsync = policy
@@ -155,7 +182,7 @@ struct ServerTests {
             #expect(try c.command("INCRBY", "n", "7") == .integer(7))
             try await s.stop()
 
-            let r = try RunningServer {
+            let r = try RunningServer(transport) {
                 $0.appendOnly = true
                 $0.dir = dir
                 $0.appendFsync = policy
@@ -169,9 +196,9 @@ struct ServerTests {
         }
     }
 
-    @Test func waitaofBlocksUntilTheWriteIsSynced() async throws {
+    @Test(arguments: TransportKind.allCases) func waitaofBlocksUntilTheWriteIsSynced(transport: TransportKind) async throws {
         let dir = tempDirectory()
-        let s = try RunningServer {
+        let s = try RunningServer(transport) {
             $0.appendOnly = true
             $0.dir = dir
             $0.appendFsync = .no  // nothing would ever fsync unless WAITAOF asks
@@ -191,15 +218,15 @@ struct ServerTests {
         #expect(try c.command("WAITAOF", "1", "1", "50") == .array([.integer(1), .integer(0)]))
         try await s.stop()
 
-        let off = try RunningServer()
+        let off = try RunningServer(transport)
         #expect(try off.client().command("WAITAOF", "1", "0", "0") == .error(
             "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled."))
         try await off.stop()
     }
 
-    @Test func alwaysModeGroupsConcurrentClients() async throws {
+    @Test(arguments: TransportKind.allCases) func alwaysModeGroupsConcurrentClients(transport: TransportKind) async throws {
         let dir = tempDirectory()
-        let s = try RunningServer {
+        let s = try RunningServer(transport) {
             $0.appendOnly = true
             $0.dir = dir
             $0.appendFsync = .always

@@ -11,4 +11,7 @@ swift test
 if [ -d Tests/integration ]; then
   GODIS_SERVER="$PWD/.build/debug/godis-server" GODIS_AOF="$PWD/.build/debug/godis-aof" \
     python3 -m pytest -q Tests/integration
+  # The same protocol and client tests over the SwiftNIO transport (the run above uses the default, epoll).
+  GODIS_SERVER="$PWD/.build/debug/godis-server" GODIS_IO_TRANSPORT=nio \
+    python3 -m pytest -q Tests/integration/test_protocol.py Tests/integration/test_clients.py
 fi

@@ -25,6 +25,7 @@ final class EpollTransport: Transport {
     private var timers: [(interval: Int64, next: Int64, task: () -> Void)] = []
     private var closing: [EpollConnection] = []
     private var running = true
+    private var lastAcceptWarning: Int64 = 0
     private var accept: ((SessionOutput, String, String) -> Session)?
     private let readBuffer: UnsafeMutableRawBufferPointer
 
@@ -186,7 +187,12 @@ final class EpollTransport: Transport {
         for _ in 0..<64 {
             let fd = godis_accept(listener)
             if fd < 0 {
-                if fd != -EAGAIN && fd != -ECONNABORTED { logger.warning("accept failed: errno \(-fd)") }
+                // Out of descriptors (EMFILE) leaves the listener readable: warn once a second, not on every pass.
+                let now = Self.monotonicMillis()
+                if fd != -EAGAIN && fd != -ECONNABORTED && now - lastAcceptWarning >= 1000 {
+                    lastAcceptWarning = now
+                    logger.warning("Accepting client connection: \(String(cString: strerror(-fd)))")
+                }
                 return
             }
             let slot = freeSlots.popLast() ?? {

@@ -7,6 +7,7 @@ started as direct children with subprocess.Popen and stopped by PID
 Environment:
     GODIS_SERVER         path of the Godis binary (default: <repo>/.build/debug/godis-server)
     GODIS_ALLOW_MISSING  set to 1 to skip (instead of fail) Godis tests when the binary is missing
+    GODIS_IO_TRANSPORT   epoll or nio: the transport of the shared Godis server (default: the server's own)
     REDIS_SERVER         path of the real redis-server (default: redis-server on PATH)
 """
 
@@ -198,6 +199,11 @@ def godis_binary():
     return os.environ.get("GODIS_SERVER") or DEFAULT_GODIS
 
 
+def transport_flags():
+    transport = os.environ.get("GODIS_IO_TRANSPORT")
+    return ["--io-transport", transport] if transport else []
+
+
 @pytest.fixture(scope="session")
 def _godis_server(tmp_path_factory):
     binary = godis_binary()
@@ -211,7 +217,8 @@ def _godis_server(tmp_path_factory):
     workdir = str(tmp_path_factory.mktemp("godis"))
     srv = Server(
         "godis",
-        lambda port: [binary, "--port", str(port), "--bind", HOST, "--dir", workdir, "--appendonly", "no"],
+        lambda port: [binary, "--port", str(port), "--bind", HOST, "--dir", workdir, "--appendonly", "no",
+                      *transport_flags()],
         workdir,
     )
     error = _start(srv)

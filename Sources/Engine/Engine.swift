@@ -64,6 +64,8 @@ public final class Engine {
     public internal(set) var dirty = 0
     /// Set by a handler that logged its own effect form (e.g. SET EX → SET PXAT).
     var propagated = false
+    /// The log's write error as of `beginCommands()`: writes get MISCONF while it is set.
+    private var logWriteError: String?
     /// Called by SHUTDOWN; the server owns the process lifecycle.
     public var onShutdown: (() -> Void)?
     /// Called after CONFIG SET changed the configuration (old, new), so the server can apply it.
@@ -135,7 +137,7 @@ public final class Engine {
             fail(.noAuth, &reply)
             return
         }
-        if command.isWrite, let error = log?.writeError {
+        if command.isWrite, let error = logWriteError {
             fail(.misconf(error), &reply)
             return
         }
@@ -162,10 +164,14 @@ public final class Engine {
         reply.error(e.reply)
     }
 
-    /// Refreshes the cached clock. The transport calls it once per read, before executing that read's commands:
-    /// commands of one pipeline see one time, as Redis's cached `mstime` does.
+    /// Refreshes what the commands of one read share: the cached clock (commands of one pipeline see one time, as
+    /// Redis's cached `mstime` does) and whether the log refuses writes (one lock per read, not per command). The
+    /// transport calls it once per read, before executing that read's commands.
     @inline(__always)
-    public func refreshClock() { now = Engine.clockMillis() }
+    public func beginCommands() {
+        now = Engine.clockMillis()
+        logWriteError = log?.writeError
+    }
 
     /// Replays one command from the log: no auth, no reply kept, no logging, no expiry on access. Throws the
     /// command's error reply.

@@ -45,11 +45,9 @@ public struct ReplyWriter {
 
     @inline(__always)
     public mutating func bulk(_ payload: UnsafeRawBufferPointer) {
-        bytes.append(UInt8(ascii: "$"))
-        decimal(payload.count)
-        crlf()
+        header(UInt8(ascii: "$"), payload.count)
         bytes.append(contentsOf: payload)
-        crlf()
+        raw("\r\n")
     }
 
     @inline(__always)
@@ -172,11 +170,27 @@ public struct ReplyWriter {
         }
     }
 
+    /// `<tag><count>\r\n`, built on the stack and appended at once (one capacity check instead of one per byte).
     @inline(__always)
     mutating func header(_ tag: UInt8, _ count: Int) {
-        bytes.append(tag)
-        decimal(count)
-        crlf()
+        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &scratch) { s in
+            var i = 29
+            s[30] = 13
+            s[31] = 10
+            var magnitude = count.magnitude
+            repeat {
+                s[i] = UInt8(truncatingIfNeeded: magnitude % 10) + 48
+                magnitude /= 10
+                i -= 1
+            } while magnitude > 0
+            if count < 0 {
+                s[i] = UInt8(ascii: "-")
+                i -= 1
+            }
+            s[i] = tag
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: s[i...]))
+        }
     }
 
     @inline(__always)

@@ -92,7 +92,7 @@ public final class GodisServer: Service, @unchecked Sendable {
         let (log, loaded) = try AppendLog.open(
             directory: dir, prefix: configuration.appendFilename, policy: configuration.appendFsync,
             allowTruncatedTail: configuration.aofLoadTruncated, logger: logger, now: started)
-        engine.refreshClock()
+        engine.beginCommands()
         let client = ClientState(id: 0, address: "aof", localAddress: "", authenticated: true, now: started)
         var replayed = 0
         try loaded.forEachCommand(directory: dir) { db, buffer, spans in

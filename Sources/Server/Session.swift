@@ -98,7 +98,7 @@ final class Session: ClientConnection {
 
     /// Executes every complete request in `bytes`; returns how many bytes were consumed.
     private func process(_ bytes: UnsafeRawBufferPointer) -> Int {
-        engine.refreshClock()
+        engine.beginCommands()
         var pos = 0
         parsing: while pos < bytes.count && !closing {
             switch parser.parse(bytes, from: pos) {

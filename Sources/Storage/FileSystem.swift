@@ -31,7 +31,14 @@ public protocol WritableFile: AnyObject {
     func sync() throws
     /// Cuts the file to `size` bytes.
     func truncate(to size: Int) throws
+    /// Tells the OS that bytes `from..<to`, already synced, will not be read again, so their cached pages can
+    /// be released (a hint; no effect on what is stored).
+    func dropCache(from: Int, to: Int)
     func close()
+}
+
+extension WritableFile {
+    public func dropCache(from: Int, to: Int) {}
 }
 
 /// The file operations the storage engine uses. `PosixFileSystem` is the real one; `SimulatedFileSystem` models
@@ -216,6 +223,13 @@ final class PosixFile: WritableFile {
 
     func truncate(to size: Int) throws {
         guard ftruncate(fd, off_t(size)) == 0 else { throw FileSystemError("ftruncate", path, errno: errno) }
+    }
+
+    func dropCache(from: Int, to: Int) {
+        #if os(Linux)
+        guard to > from else { return }
+        _ = posix_fadvise(fd, off_t(from), off_t(to - from), POSIX_FADV_DONTNEED)
+        #endif
     }
 
     func close() {

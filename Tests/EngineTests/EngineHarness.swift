@@ -30,7 +30,7 @@ final class Harness {
     @discardableResult
     func run(_ args: [String]) -> RESPValue {
         var w = ReplyWriter(protocolVersion: client.protocolVersion)
-        engine.refreshClock()
+        engine.beginCommands()
         Args.with(args) { engine.execute($0, client: client, reply: &w) }
         let values = try! RESPDecoder().decodeAll(w.bytes)
         precondition(values.count == 1, "expected one reply to \(args), got \(values)")

@@ -109,6 +109,37 @@ struct ServerTests {
         try await s.stop()
     }
 
+    /// Connections come and go while others stay: every reply reaches the connection that asked, also when a
+    /// closed connection's slot (and descriptor number) is reused, and a peer that vanishes mid-request or with
+    /// unread replies leaves the server serving.
+    @Test(arguments: TransportKind.allCases) func connectionsComeAndGo(transport: TransportKind) async throws {
+        let s = try RunningServer(transport)
+        var open: [(RedisClient, Int)] = []
+        for round in 0..<6 {
+            for i in 0..<40 {
+                let c = try s.client()
+                let n = round * 40 + i
+                #expect(try c.command("SET", "conn:\(n)", "\(n)") == .simpleString("OK"))
+                open.append((c, n))
+            }
+            // Drop every other connection, some with a request half sent, some with replies never read.
+            var kept: [(RedisClient, Int)] = []
+            for (j, entry) in open.enumerated() {
+                if j % 2 == 0 {
+                    if j % 4 == 0 { try? entry.0.send(Array("*2\r\n$3\r\nGET\r\n$5\r\nco".utf8)) }
+                    if j % 4 == 2 { try? entry.0.send(RESPEncoder.command(["GET", "conn:\(entry.1)"])) }
+                    // Closed when the last reference goes, at `open = kept` below.
+                } else {
+                    kept.append(entry)
+                }
+            }
+            open = kept
+            for (c, n) in open { #expect(try c.command("GET", "conn:\(n)") == .bulk("\(n)")) }
+        }
+        #expect(try s.client().command("DBSIZE") == .integer(240))
+        try await s.stop()
+    }
+
     @Test(arguments: TransportKind.allCases) func protocolErrorRepliesAndCloses(transport: TransportKind) async throws {
         let s = try RunningServer(transport)
         let c = try s.client()

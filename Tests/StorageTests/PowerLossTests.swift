@@ -25,7 +25,7 @@ final class LoggedEngine {
         let engine = Engine(config: GodisConfiguration(), logger: quietLogger)
         self.engine = engine
         engine.loading = true
-        engine.refreshClock()
+        engine.beginCommands()
         let replayer = ClientState(id: 0, address: "aof", localAddress: "", authenticated: true, now: 0)
         try loaded.forEachCommand(directory: directory) { db, buffer, spans in
             replayer.db = db
@@ -40,7 +40,7 @@ final class LoggedEngine {
     @discardableResult
     func run(_ args: [[UInt8]], as c: ClientState? = nil) -> RESPValue {
         var w = ReplyWriter(protocolVersion: 2)
-        engine.refreshClock()
+        engine.beginCommands()
         Args.with(args) { engine.execute($0, client: c ?? client, reply: &w) }
         let values = try! RESPDecoder().decodeAll(w.bytes)
         precondition(values.count == 1, "one reply expected")

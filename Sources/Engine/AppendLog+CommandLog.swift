@@ -2,6 +2,6 @@ import Storage
 
 extension AppendLog: CommandLog {
     public func append(db: Int, args: Args) {
-        append(db: db, count: args.count) { args[$0] }
+        args.spans.withUnsafeBufferPointer { append(db: db, buffer: args.buffer, spans: $0) }
     }
 }

@@ -152,9 +152,9 @@ public final class Engine {
         } catch {
             fail(.message("ERR \(error)"), &reply)
         }
-        if command.isWrite && dirty != dirtyBefore {
-            if !propagated { propagate(db: client.db, args) }
-            if let log { client.lastWriteSeq = log.lastAppendedSeq }
+        if command.isWrite && dirty != dirtyBefore, let log {
+            if !propagated && !loading { log.append(db: client.db, args: args) }
+            client.lastWriteSeq = log.lastAppendedSeq
         }
     }
 
@@ -261,12 +261,6 @@ public final class Engine {
     func propagateSynthesized(db: Int, _ args: [[UInt8]]) {
         guard !loading, let log else { return }
         Args.with(args) { log.append(db: db, args: $0) }
-    }
-
-    @inline(__always)
-    func propagate(db: Int, _ args: Args) {
-        guard !loading, let log else { return }
-        log.append(db: db, args: args)
     }
 
     /// Records that the handler logged its own effect form.

@@ -134,6 +134,12 @@ public final class AppendLog {
         pendingCount += 1
     }
 
+    /// Appends one command whose arguments are `spans` of `buffer` (the request as parsed).
+    @inline(__always)
+    public func append(db: Int, buffer: UnsafeRawBufferPointer, spans: UnsafeBufferPointer<Range<Int>>) {
+        append(db: db, count: spans.count) { UnsafeRawBufferPointer(rebasing: buffer[spans[$0]]) }
+    }
+
     public var hasPending: Bool { pendingCount > 0 }
 
     /// Writes the pending batch with one `write`. Returns the sequence number a reply to these commands must wait

@@ -26,6 +26,10 @@ final class EpollTransport: Transport {
     private var closing: [EpollConnection] = []
     private var running = true
     private var lastAcceptWarning: Int64 = 0
+    /// Set while the listeners are paused for lack of descriptors.
+    private var acceptResumesAt: Int64?
+    /// Set by `shutdown`: the loop ends once every queued reply is sent, or at this time.
+    private var drainDeadline: Int64?
     private var accept: ((SessionOutput, String, String) -> Session)?
     private let readBuffer: UnsafeMutableRawBufferPointer
 
@@ -35,21 +39,32 @@ final class EpollTransport: Transport {
     private var remoteTasks: [() -> Void] = []
     private var wakePending = false
     private let finished = Completion()
+    var onFatalError: ((Error) -> Void)?
 
     static let readSize = 64 * 1024
+    // Connection tokens are `generation << 32 | slot` with 30-bit generations, so they never set these bits.
     private static let wakeToken: UInt64 = 1 << 63
     private static let listenerToken: UInt64 = 1 << 62
+    static let generationMask: UInt32 = 0x3fff_ffff
+    /// How long accepting pauses when the process is out of descriptors.
+    private static let acceptPauseMillis: Int64 = 100
 
     init(logger: Logger) throws {
         self.logger = logger
         epoll = godis_epoll_create()
         guard epoll >= 0 else { throw TransportError.system("epoll_create1", -epoll) }
         wakeFD = godis_eventfd()
-        guard wakeFD >= 0 else { throw TransportError.system("eventfd", -wakeFD) }
-        readBuffer = .allocate(byteCount: Self.readSize, alignment: 16)
-        guard godis_epoll_ctl(epoll, 0, wakeFD, UInt32(GODIS_EV_IN), Self.wakeToken) == 0 else {
-            throw TransportError.system("epoll_ctl", errno)
+        guard wakeFD >= 0 else {
+            _ = godis_close(epoll)
+            throw TransportError.system("eventfd", -wakeFD)
         }
+        let rc = godis_epoll_ctl(epoll, 0, wakeFD, UInt32(GODIS_EV_IN), Self.wakeToken)
+        guard rc == 0 else {
+            _ = godis_close(wakeFD)
+            _ = godis_close(epoll)
+            throw TransportError.system("epoll_ctl", -rc)
+        }
+        readBuffer = .allocate(byteCount: Self.readSize, alignment: 16)
     }
 
     deinit {
@@ -113,12 +128,26 @@ final class EpollTransport: Transport {
         }
     }
 
+    /// Closes the idle connections at once; the ones with queued replies close as their bytes leave, and those
+    /// still sending after `drainMillis` are cut.
     func shutdown() async throws {
         execute { [self] in
-            for case let c? in slots { scheduleClose(c) }
-            running = false
+            drainDeadline = Self.monotonicMillis() + Self.drainMillis
+            for case let c? in slots { c.close() }
         }
         try await finished.wait()
+    }
+
+    static let drainMillis: Int64 = 2000
+
+    /// During a shutdown: true once every connection is closed, or the drain time is over.
+    private var drained: Bool {
+        guard let deadline = drainDeadline else { return false }
+        if Self.monotonicMillis() >= deadline {
+            for case let c? in slots { scheduleClose(c) }
+            return true
+        }
+        return !slots.contains { $0 != nil }
     }
 
     // MARK: The loop
@@ -130,21 +159,27 @@ final class EpollTransport: Transport {
                 godis_epoll_wait(epoll, $0.baseAddress, Int32($0.count), waitTimeout())
             }
             if n < 0 {
-                logger.critical("epoll_wait failed: errno \(-n)")
+                let error = TransportError.system("epoll_wait", -n)
+                logger.critical("\(error)")
+                onFatalError?(error)
                 break
             }
             for i in 0..<Int(n) { handle(events[i]) }
             runTasks()
             runTimers()
             finishClosing()
+            if drained { running = false }
         }
         finishClosing()
     }
 
     private func waitTimeout() -> Int32 {
         if !tasks.isEmpty || !closing.isEmpty { return 0 }
-        guard var next = timers.first?.next else { return -1 }
+        var next = Int64.max
+        if let resume = acceptResumesAt { next = resume }
+        if let deadline = drainDeadline, deadline < next { next = deadline }
         for t in timers where t.next < next { next = t.next }
+        if next == Int64.max { return -1 }
         return Int32(clamping: max(0, next - Self.monotonicMillis()))
     }
 
@@ -162,7 +197,7 @@ final class EpollTransport: Transport {
         }
         if token & Self.listenerToken != 0 {
             let index = Int(token & 0xffff)
-            if index < listeners.count { acceptAll(listeners[index]) }
+            if index < listeners.count { acceptAll(listeners[index], index: index) }
             return
         }
         let slot = Int(token & 0xffff_ffff)
@@ -181,16 +216,23 @@ final class EpollTransport: Transport {
         }
     }
 
-    private func acceptAll(_ listener: Int32) {
+    private func acceptAll(_ listener: Int32, index: Int) {
         guard let accept else { return }
         // Bounded, so that a connection storm cannot starve the connected clients.
         for _ in 0..<64 {
             let fd = godis_accept(listener)
             if fd < 0 {
-                // Out of descriptors (EMFILE) leaves the listener readable: warn once a second, not on every pass.
-                let now = Self.monotonicMillis()
-                if fd != -EAGAIN && fd != -ECONNABORTED && now - lastAcceptWarning >= 1000 {
-                    lastAcceptWarning = now
+                if fd == -EMFILE || fd == -ENFILE {
+                    // The pending connection keeps the listener readable: stop watching it for a moment rather
+                    // than spin, and warn at most once a second.
+                    let now = Self.monotonicMillis()
+                    _ = godis_epoll_ctl(epoll, 1, listener, 0, Self.listenerToken | UInt64(index))
+                    acceptResumesAt = now + Self.acceptPauseMillis
+                    if now - lastAcceptWarning >= 1000 {
+                        lastAcceptWarning = now
+                        logger.warning("Accepting client connection: \(String(cString: strerror(-fd)))")
+                    }
+                } else if fd != -EAGAIN && fd != -ECONNABORTED {
                     logger.warning("Accepting client connection: \(String(cString: strerror(-fd)))")
                 }
                 return
@@ -220,6 +262,12 @@ final class EpollTransport: Transport {
     }
 
     private func runTimers() {
+        if let resume = acceptResumesAt, Self.monotonicMillis() >= resume {
+            acceptResumesAt = nil
+            for (i, fd) in listeners.enumerated() {
+                _ = godis_epoll_ctl(epoll, 1, fd, UInt32(GODIS_EV_IN), Self.listenerToken | UInt64(i))
+            }
+        }
         guard !timers.isEmpty else { return }
         let now = Self.monotonicMillis()
         for i in timers.indices where i < timers.count && timers[i].next <= now {
@@ -247,7 +295,7 @@ final class EpollTransport: Transport {
             for c in batch {
                 _ = godis_close(c.fd)
                 slots[c.slot] = nil
-                generations[c.slot] &+= 1
+                generations[c.slot] = (generations[c.slot] &+ 1) & Self.generationMask
                 freeSlots.append(c.slot)
                 let session = c.session
                 c.session = nil
@@ -325,6 +373,10 @@ final class EpollConnection: SessionOutput {
             unsentOffset = 0
             transport.updateInterest(self)
             if closeWhenSent { transport.scheduleClose(self) }
+        } else if unsentOffset >= 1 << 20 && unsentOffset * 2 >= unsent.count {
+            // A reader that never quite catches up must not keep every byte sent since the queue last emptied.
+            unsent.removeFirst(unsentOffset)
+            unsentOffset = 0
         }
     }
 

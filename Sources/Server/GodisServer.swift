@@ -64,15 +64,22 @@ public final class GodisServer: Service, @unchecked Sendable {
             #endif
         }
         self.transport = transport
+        transport.onFatalError = { [weak self] error in self?.shutdownDone.fail(error) }
+        adjustOpenFilesLimit()
         if let log {
             log.onAdvance = { [weak self] in self?.transport.execute { self?.durabilityAdvanced() } }
             log.start()
         }
-        boundPorts = try transport.start(bind: configuration.bind, port: configuration.port) {
-            [unowned self] output, remote, local in
-            let session = Session(server: self, output: output, remoteAddress: remote, localAddress: local)
-            sessions[ObjectIdentifier(session)] = session
-            return session
+        do {
+            boundPorts = try transport.start(bind: configuration.bind, port: configuration.port) {
+                [unowned self] output, remote, local in
+                let session = Session(server: self, output: output, remoteAddress: remote, localAddress: local)
+                sessions[ObjectIdentifier(session)] = session
+                return session
+            }
+        } catch {
+            log?.close(now: Engine.clockMillis())
+            throw error
         }
         let hz = Int64(max(1, configuration.hz))
         transport.scheduleRepeated(everyMillis: 1000 / hz) { [unowned self] in
@@ -81,6 +88,32 @@ public final class GodisServer: Service, @unchecked Sendable {
             self.endOfTick()
         }
         logger.notice("Ready to accept connections tcp", metadata: ["port": "\(boundPorts.first ?? 0)", "transport": "\(kind)"])
+    }
+
+    /// Like Redis: raise the open-files limit to `maxclients` + 32 if the hard limit allows; otherwise lower
+    /// `maxclients` to fit, so that accepting never runs out of descriptors below `maxclients`.
+    private func adjustOpenFilesLimit() {
+        #if canImport(Glibc)
+        let reserved = 32
+        let wanted = rlim_t(engine.config.maxClients + reserved)
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < wanted else { return }
+        let original = limit.rlim_cur
+        limit.rlim_cur = min(wanted, limit.rlim_max)
+        if limit.rlim_cur > original, setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            logger.notice("Increased maximum number of open files to \(limit.rlim_cur) (it was originally set to \(original)).")
+        } else {
+            limit.rlim_cur = original
+        }
+        if limit.rlim_cur < wanted {
+            let clients = max(1, Int(limit.rlim_cur) - reserved)
+            logger.warning(
+                "You requested maxclients of \(engine.config.maxClients) requiring at least \(wanted) max file descriptors.")
+            logger.warning(
+                "Current maximum open files is \(limit.rlim_cur). maxclients has been reduced to \(clients) to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.")
+            engine.config.maxClients = clients
+        }
+        #endif
     }
 
     private func loadData() throws {

@@ -2,11 +2,13 @@ import NIOCore
 import NIOPosix
 
 /// The SwiftNIO transport: one event loop; each connection a channel whose handler hands bytes to its `Session`.
-final class NIOTransport: Transport {
+final class NIOTransport: Transport, @unchecked Sendable {
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let loop: EventLoop
     private var listeners: [Channel] = []
     private var timers: [RepeatedTask] = []
+    /// NIO reports its own failures through the channels; nothing calls this.
+    var onFatalError: ((Error) -> Void)?
 
     init() {
         loop = group.next()
@@ -32,18 +34,26 @@ final class NIOTransport: Transport {
                 ChannelOptions.recvAllocator,
                 value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 1024 * 1024)
             )
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+            .childChannelInitializer { [self] channel in
+                openConnections += 1
+                channel.closeFuture.whenComplete { [self] _ in openConnections -= 1 }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOConnection(accept: accept))
                 }
             }
         var ports: [Int] = []
         for address in bind {
-            let channel = try bootstrap.bind(host: address, port: port).wait()
+            // IPv6 listeners accept IPv6 only, as Redis's (and the epoll transport's): `bind 0.0.0.0 ::` works.
+            let b = address.contains(":") ? bootstrap.serverChannelOption(ipv6Only, value: 1) : bootstrap
+            let channel = try b.bind(host: address, port: port).wait()
             listeners.append(channel)
             ports.append(channel.localAddress?.port ?? port)
         }
         return ports
+    }
+
+    private var ipv6Only: ChannelOptions.Types.SocketOption {
+        ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only)
     }
 
     func stopListening(then done: @escaping () -> Void) {
@@ -55,9 +65,18 @@ final class NIOTransport: Transport {
         }
     }
 
+    /// Lets connections with queued replies finish sending (they close once sent) for up to two seconds, then
+    /// closes everything.
     func shutdown() async throws {
+        for _ in 0..<200 {
+            guard try await loop.submit({ self.openConnections }).get() > 0 else { break }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
         try await group.shutdownGracefully()
     }
+
+    /// Connections not yet closed (loop thread only).
+    private var openConnections = 0
 }
 
 /// One connection's channel handler: bytes to the session, the session's replies to the channel.

@@ -17,8 +17,11 @@ protocol Transport: AnyObject {
     func start(bind: [String], port: Int, accept: @escaping (SessionOutput, String, String) -> Session) throws -> [Int]
     /// On the loop thread: stops accepting and the timers, then calls `done` on the loop thread.
     func stopListening(then done: @escaping () -> Void)
-    /// Closes what is left and stops the loop thread; call after `stopListening` completed.
+    /// Closes what is left (letting queued replies leave for a moment) and stops the loop thread; call after
+    /// `stopListening` completed.
     func shutdown() async throws
+    /// Called if the loop itself fails and stops (it then serves nothing more).
+    var onFatalError: ((Error) -> Void)? { get set }
 }
 
 /// Which transport a server uses (`io-transport`).

@@ -109,6 +109,24 @@ struct ServerTests {
         try await s.stop()
     }
 
+    /// A graceful shutdown lets a reply larger than the socket buffers finish leaving before the connection
+    /// closes.
+    @Test(arguments: TransportKind.allCases) func shutdownLetsQueuedRepliesLeave(transport: TransportKind) async throws {
+        let s = try RunningServer(transport)
+        let c = try s.client()
+        let value = [UInt8](repeating: 120, count: 12 << 20)
+        var out: [UInt8] = []
+        RESPEncoder.appendCommand([Array("SET".utf8), Array("big".utf8), value], to: &out)
+        try c.send(out)
+        #expect(try c.readReply() == .simpleString("OK"))
+        try c.send(RESPEncoder.command(["GET", "big"]))
+        usleep(200_000)  // the reply fills the socket buffers; the rest waits in the server
+        let reader = Task.detached { [c] in try c.readReply() }
+        try await s.stop()
+        #expect(try await reader.value == .bulkString(value))
+        #expect(c.isClosedByPeer())
+    }
+
     /// Connections come and go while others stay: every reply reaches the connection that asked, also when a
     /// closed connection's slot (and descriptor number) is reused, and a peer that vanishes mid-request or with
     /// unread replies leaves the server serving.

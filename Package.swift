@@ -27,10 +27,12 @@ let package = Package(
             name: "Storage",
             dependencies: ["CGodisCRC", "RESP", .product(name: "Logging", package: "swift-log")]
         ),
+        // SipHash-1-2 with a per-process random key (Redis's dictionary hash), inline for the keyspace's lookups.
+        .target(name: "CGodisHash"),
         // Keyspace, command table and command execution. No sockets.
         .target(
             name: "Engine",
-            dependencies: ["RESP", "Storage", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["RESP", "Storage", "CGodisHash", .product(name: "Logging", package: "swift-log")]
         ),
         // Linux socket calls Swift's Glibc module does not export (epoll, eventfd, accept4), for the epoll transport.
         .target(name: "CGodisNet"),
@@ -60,9 +62,11 @@ let package = Package(
             name: "godis-aof",
             dependencies: ["Storage", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "RESPTests", dependencies: ["RESP"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Engine", "RESP"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "RESP", "Storage"]),
+        // Helpers shared by the test targets (a seeded generator).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "RESPTests", dependencies: ["RESP", "TestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Engine", "RESP", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "RESP", "Storage", "CGodisHash", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Client", "RESP"]),
     ],
     swiftLanguageModes: [.v5]

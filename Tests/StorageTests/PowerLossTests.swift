@@ -1,7 +1,8 @@
-import Foundation
 import Engine
+import Foundation
 import RESP
 @testable import Storage
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

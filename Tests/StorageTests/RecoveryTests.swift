@@ -1,4 +1,5 @@
 @testable import Storage
+import TestSupport
 import Testing
 
 /// A log directory with an empty base and the given segments.

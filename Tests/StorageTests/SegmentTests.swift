@@ -1,5 +1,6 @@
 import RESP
 @testable import Storage
+import TestSupport
 import Testing
 
 /// The worked example of docs/FORMAT.md, as the spec states it (strings, not produced by the code under test).

@@ -8,30 +8,6 @@ import Glibc
 import Darwin
 #endif
 
-/// SplitMix64: a tiny seeded generator, so every random test is reproducible from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// 0..<n, independent of the standard library's sampling algorithm (so seeds stay stable across toolchains).
-    mutating func below(_ n: Int) -> Int {
-        precondition(n > 0)
-        return Int(next() % UInt64(n))
-    }
-
-    mutating func chance(_ numerator: Int, in denominator: Int) -> Bool { below(denominator) < numerator }
-
-    mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
-}
-
 /// Logging off in tests (the loader warns on every torn tail).
 let quietLogger: Logger = {
     var l = Logger(label: "godis.storage.tests", factory: { _ in SwiftLogNoOpLogHandler() })

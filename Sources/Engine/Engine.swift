@@ -324,5 +324,16 @@ public final class Engine {
     }
 
     public var keyCount: Int { databases.reduce(0) { $0 + $1.count } }
+
+    /// Before a replay of `commands` logged commands: reserves database 0's table for as many keys (capped at
+    /// 16M), so that loading does not copy the table each time it doubles. `finishLoading()` gives back what
+    /// stayed unused (a log of updates to few keys, or keys in other databases).
+    public func prepareForLoading(commands: Int) {
+        databases[0].table.reserve(min(commands, 1 << 24))
+    }
+
+    public func finishLoading() {
+        for db in databases { db.table.trimReserve() }
+    }
 }
 

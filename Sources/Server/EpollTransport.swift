@@ -140,8 +140,8 @@ final class EpollTransport: Transport {
 
     static let drainMillis: Int64 = 2000
 
-    /// During a shutdown: true once every connection is closed, or the drain time is over.
-    private var drained: Bool {
+    /// During a shutdown: true once every connection is closed, or the drain time is over (then it cuts the rest).
+    private func drainFinished() -> Bool {
         guard let deadline = drainDeadline else { return false }
         if Self.monotonicMillis() >= deadline {
             for case let c? in slots { scheduleClose(c) }
@@ -168,7 +168,7 @@ final class EpollTransport: Transport {
             runTasks()
             runTimers()
             finishClosing()
-            if drained { running = false }
+            if drainFinished() { running = false }
         }
         finishClosing()
     }

@@ -128,6 +128,8 @@ public final class GodisServer: Service, @unchecked Sendable {
         engine.beginCommands()
         let client = ClientState(id: 0, address: "aof", localAddress: "", authenticated: true, now: started)
         var replayed = 0
+        engine.prepareForLoading(commands: Int(clamping: loaded.lastSeq))
+        defer { engine.finishLoading() }
         try loaded.forEachCommand(directory: dir) { db, buffer, spans in
             guard db < engine.databases.count else {
                 throw RedisError.message("ERR the batch selects database \(db), but databases is \(engine.databases.count)")

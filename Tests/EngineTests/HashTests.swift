@@ -1,4 +1,5 @@
 import CGodisHash
+@testable import Engine
 import TestSupport
 import Testing
 
@@ -67,5 +68,30 @@ import Testing
 
     @Test func theKeyIsRandomPerProcess() {
         #expect(godis_hash_key.0 != 0 || godis_hash_key.1 != 0)
+    }
+
+    /// Room reserved before a load is used without growing, and what stays unused is given back afterwards.
+    @Test func reservedRoomIsUsedThenTrimmed() {
+        var t = HashTable<Int>()
+        t.reserve(100_000)
+        let reserved = t.entries.capacity
+        #expect(reserved >= 100_000)
+        for i in 0..<50_000 {
+            let key = Array("k\(i)".utf8)
+            t.insert(key: key, hash: key.withUnsafeBytes { HashTable<Int>.hash($0) }, value: i)
+        }
+        #expect(t.entries.capacity == reserved, "no growth while within the reservation")
+        t.trimReserve()
+        #expect(t.entries.capacity == reserved, "more than half used: kept")
+        var small = HashTable<Int>()
+        small.reserve(1_000_000)
+        for i in 0..<10 { small.insert(key: [UInt8(i)], hash: [UInt8(i)].withUnsafeBytes { HashTable<Int>.hash($0) }, value: i) }
+        small.trimReserve()
+        #expect(small.entries.capacity < 2_000)
+        for i in 0..<10 {
+            let key = [UInt8(i)]
+            let found = key.withUnsafeBytes { small.find($0, hash: HashTable<Int>.hash($0)) }
+            #expect(found.map { small.entries[$0].value } == i)
+        }
     }
 }

@@ -66,8 +66,9 @@ public final class Command {
     }
 }
 
-/// Command lookup by case-insensitive name without building a `String` per request.
-public struct CommandTable {
+/// Command lookup by case-insensitive name without building a `String` per request. A class, so that a lookup
+/// borrows the table in place rather than copying (and retaining) it per command.
+public final class CommandTable {
     private var table = HashTable<Command>()
     public private(set) var all: [Command] = []
 
@@ -75,7 +76,7 @@ public struct CommandTable {
         for c in commands { add(c) }
     }
 
-    mutating func add(_ c: Command) {
+    func add(_ c: Command) {
         let key = Array(c.name.utf8)
         let h = key.withUnsafeBytes { HashTable<Command>.hash($0) }
         table.insert(key: key, hash: h, value: c)

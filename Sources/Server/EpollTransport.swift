@@ -129,16 +129,14 @@ final class EpollTransport: Transport {
     }
 
     /// Closes the idle connections at once; the ones with queued replies close as their bytes leave, and those
-    /// still sending after `drainMillis` are cut.
+    /// still sending after `shutdownDrainMillis` are cut.
     func shutdown() async throws {
         execute { [self] in
-            drainDeadline = Self.monotonicMillis() + Self.drainMillis
+            drainDeadline = Self.monotonicMillis() + shutdownDrainMillis
             for case let c? in slots { c.close() }
         }
         try await finished.wait()
     }
-
-    static let drainMillis: Int64 = 2000
 
     /// During a shutdown: true once every connection is closed, or the drain time is over (then it cuts the rest).
     private func drainFinished() -> Bool {

@@ -65,10 +65,10 @@ final class NIOTransport: Transport, @unchecked Sendable {
         }
     }
 
-    /// Lets connections with queued replies finish sending (they close once sent) for up to two seconds, then
-    /// closes everything.
+    /// Lets connections with queued replies finish sending (they close once sent) for up to
+    /// `shutdownDrainMillis`, then closes everything.
     func shutdown() async throws {
-        for _ in 0..<200 {
+        for _ in 0..<(shutdownDrainMillis / 10) {
             guard try await loop.submit({ self.openConnections }).get() > 0 else { break }
             try await Task.sleep(nanoseconds: 10_000_000)
         }

@@ -151,12 +151,18 @@ final class Session: ClientConnection {
     func flushReplies() {
         guard let output else { return }
         heldUntil = max(heldUntil, client.lastWriteSeq)
-        if heldUntil > server.durablePosition {
-            if !reply.bytes.isEmpty {
+        let mustWait = heldUntil > server.durablePosition
+        if !reply.bytes.isEmpty {
+            engine.stats.totalNetOutput += reply.bytes.count
+            // Behind held replies, or itself waiting: queue it, so that replies leave in order and in one send.
+            if mustWait || !held.isEmpty {
                 held.append(contentsOf: reply.bytes)
-                engine.stats.totalNetOutput += reply.bytes.count
-                reply.bytes.removeAll(keepingCapacity: true)
+            } else {
+                reply.bytes.withUnsafeBytes { output.send($0) }
             }
+            reply.bytes.removeAll(keepingCapacity: true)
+        }
+        if mustWait {
             if held.count > Self.heldLimit {
                 server.logger.warning("Closing a client whose replies wait for the log past \(Self.heldLimit) bytes")
                 held = []
@@ -164,15 +170,6 @@ final class Session: ClientConnection {
                 output.close()
             }
             return
-        }
-        if !reply.bytes.isEmpty {
-            engine.stats.totalNetOutput += reply.bytes.count
-            if held.isEmpty {
-                reply.bytes.withUnsafeBytes { output.send($0) }
-            } else {
-                held.append(contentsOf: reply.bytes)
-            }
-            reply.bytes.removeAll(keepingCapacity: true)
         }
         if !held.isEmpty {
             held.withUnsafeBytes { output.send($0) }

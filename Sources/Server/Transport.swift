@@ -24,6 +24,9 @@ protocol Transport: AnyObject {
     var onFatalError: ((Error) -> Void)? { get set }
 }
 
+/// How long a graceful shutdown lets queued replies keep leaving before it cuts the connections (both transports).
+let shutdownDrainMillis: Int64 = 2000
+
 /// Which transport a server uses (`io-transport`).
 public enum TransportKind: String, Sendable, CaseIterable {
     case epoll, nio

@@ -32,6 +32,15 @@ final class RunningServer {
         task = Task { try await server.serveUntilShutdown() }
     }
 
+    /// A server that logs to `dir` with `policy`.
+    convenience init(_ transport: TransportKind, logging policy: FsyncPolicy, in dir: String) throws {
+        try self.init(transport) {
+            $0.appendOnly = true
+            $0.dir = dir
+            $0.appendFsync = policy
+        }
+    }
+
     func client() throws -> RedisClient { try RedisClient(port: port) }
 
     func stop() async throws {
@@ -90,15 +99,9 @@ struct ServerTests {
         let s = try RunningServer(transport)
         let c = try s.client()
         let value = (0..<(12 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        var out: [UInt8] = []
-        RESPEncoder.appendCommand([Array("SET".utf8), Array("big".utf8), value], to: &out)
-        try c.send(out)
+        try c.send(RESPEncoder.command([Array("SET".utf8), Array("big".utf8), value]))
         #expect(try c.readReply() == .simpleString("OK"))
-        out = []
-        for command in [["GET", "big"], ["GET", "big"], ["PING"], ["QUIT"]] {
-            RESPEncoder.appendCommand(command.map { Array($0.utf8) }, to: &out)
-        }
-        try c.send(out)
+        try c.send([["GET", "big"], ["GET", "big"], ["PING"], ["QUIT"]].flatMap(RESPEncoder.command))
         usleep(300_000)  // the server has filled the socket buffers and queued the rest
         #expect(try c.readReply() == .bulkString(value))
         #expect(try c.readReply() == .bulkString(value))
@@ -115,9 +118,7 @@ struct ServerTests {
         let s = try RunningServer(transport)
         let c = try s.client()
         let value = [UInt8](repeating: 120, count: 12 << 20)
-        var out: [UInt8] = []
-        RESPEncoder.appendCommand([Array("SET".utf8), Array("big".utf8), value], to: &out)
-        try c.send(out)
+        try c.send(RESPEncoder.command([Array("SET".utf8), Array("big".utf8), value]))
         #expect(try c.readReply() == .simpleString("OK"))
         try c.send(RESPEncoder.command(["GET", "big"]))
         usleep(200_000)  // the reply fills the socket buffers; the rest waits in the server
@@ -220,22 +221,14 @@ struct ServerTests {
     @Test(arguments: TransportKind.allCases) func writesSurviveARestartInEveryMode(transport: TransportKind) async throws {
         for policy in FsyncPolicy.allCases {
             let dir = tempDirectory()
-            let s = try RunningServer(transport) {
-                $0.appendOnly = true
-                $0.dir = dir
-                $0.appendFsync = policy
-            }
+            let s = try RunningServer(transport, logging: policy, in: dir)
             let c = try s.client()
             for i in 0..<200 { #expect(try c.command("SET", "k\(i)", "v\(i)") == .simpleString("OK")) }
             #expect(try c.command("SELECT", "3") == .simpleString("OK"))
             #expect(try c.command("INCRBY", "n", "7") == .integer(7))
             try await s.stop()
 
-            let r = try RunningServer(transport) {
-                $0.appendOnly = true
-                $0.dir = dir
-                $0.appendFsync = policy
-            }
+            let r = try RunningServer(transport, logging: policy, in: dir)
             let c2 = try r.client()
             #expect(try c2.command("DBSIZE") == .integer(200), "policy \(policy)")
             #expect(try c2.command("GET", "k199") == .bulk("v199"))
@@ -247,17 +240,10 @@ struct ServerTests {
 
     @Test(arguments: TransportKind.allCases) func waitaofBlocksUntilTheWriteIsSynced(transport: TransportKind) async throws {
         let dir = tempDirectory()
-        let s = try RunningServer(transport) {
-            $0.appendOnly = true
-            $0.dir = dir
-            $0.appendFsync = .no  // nothing would ever fsync unless WAITAOF asks
-        }
+        // `no`: nothing would ever fsync unless WAITAOF asks.
+        let s = try RunningServer(transport, logging: .no, in: dir)
         let c = try s.client()
-        var out: [UInt8] = []
-        for command in [["SET", "k", "v"], ["WAITAOF", "1", "0", "0"], ["GET", "k"]] {
-            RESPEncoder.appendCommand(command.map { Array($0.utf8) }, to: &out)
-        }
-        try c.send(out)
+        try c.send([["SET", "k", "v"], ["WAITAOF", "1", "0", "0"], ["GET", "k"]].flatMap(RESPEncoder.command))
         #expect(try c.readReply() == .simpleString("OK"))
         #expect(try c.readReply() == .array([.integer(1), .integer(0)]))
         #expect(try c.readReply() == .bulk("v"), "the command after WAITAOF runs after it, in order")
@@ -275,11 +261,7 @@ struct ServerTests {
 
     @Test(arguments: TransportKind.allCases) func alwaysModeGroupsConcurrentClients(transport: TransportKind) async throws {
         let dir = tempDirectory()
-        let s = try RunningServer(transport) {
-            $0.appendOnly = true
-            $0.dir = dir
-            $0.appendFsync = .always
-        }
+        let s = try RunningServer(transport, logging: .always, in: dir)
         // 20 clients each pipelining 50 writes: acknowledged only after fsync, and far fewer fsyncs than writes.
         let clients = try (0..<20).map { _ in try s.client() }
         for (n, c) in clients.enumerated() {

@@ -22,10 +22,12 @@ let package = Package(
         .target(name: "RESP"),
         // CRC32C (Castagnoli) with an SSE4.2 path and a portable table fallback.
         .target(name: "CGodisCRC"),
+        // The log writer's C helpers: fallocate without a size change, a copy with non-temporal stores.
+        .target(name: "CGodisStorage"),
         // Every file the server writes: the log format v1, writer, fsync policies, recovery, manifest. No sockets.
         .target(
             name: "Storage",
-            dependencies: ["CGodisCRC", "RESP", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CGodisCRC", "CGodisStorage", "RESP", .product(name: "Logging", package: "swift-log")]
         ),
         // SipHash-1-2 with a per-process random key (Redis's dictionary hash), inline for the keyspace's lookups.
         .target(name: "CGodisHash"),

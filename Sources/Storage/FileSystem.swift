@@ -1,3 +1,5 @@
+import CGodisStorage
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -34,11 +36,15 @@ public protocol WritableFile: AnyObject {
     /// Tells the OS that bytes `from..<to`, already synced, will not be read again, so their cached pages can
     /// be released (a hint; no effect on what is stored).
     func dropCache(from: Int, to: Int)
+    /// Tells the OS that the file will grow to `to` bytes, so that it reserves the blocks now (a hint; the size
+    /// and what is stored do not change).
+    func preallocate(from: Int, to: Int)
     func close()
 }
 
 extension WritableFile {
     public func dropCache(from: Int, to: Int) {}
+    public func preallocate(from: Int, to: Int) {}
 }
 
 /// The file operations the storage engine uses. `PosixFileSystem` is the real one; `SimulatedFileSystem` models
@@ -230,6 +236,11 @@ final class PosixFile: WritableFile {
         guard to > from else { return }
         _ = posix_fadvise(fd, off_t(from), off_t(to - from), POSIX_FADV_DONTNEED)
         #endif
+    }
+
+    func preallocate(from: Int, to: Int) {
+        guard to > from else { return }
+        _ = godis_preallocate(fd, off_t(from), off_t(to - from))
     }
 
     func close() {

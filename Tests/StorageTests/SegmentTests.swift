@@ -98,6 +98,25 @@ func referenceCRC32C(_ data: [UInt8]) -> UInt32 {
         }
     }
 
+    /// The three-stream hardware path (inputs of 768 bytes and more, blocks of 256 and 8192 bytes) against the
+    /// table path and the bitwise reference, around every block boundary and at an unaligned start.
+    @Test func longInputsAgree() {
+        var rng = SplitMix64(seed: 0x5EED)
+        let buffer = rng.bytes(2 * 3 * 8192 + 3 * 256 + 100)
+        let lengths = [
+            767, 768, 769, 775, 1000, 3 * 256 * 2 + 5, 3 * 8192 - 1, 3 * 8192, 3 * 8192 + 1, 3 * 8192 + 3 * 256 + 7,
+            buffer.count - 1,
+        ]
+        for length in lengths {
+            for start in 0..<2 {
+                let slice = Array(buffer[start..<(start + length)])
+                let hw = CRC32C.checksum(slice)
+                #expect(hw == CRC32C.portable(slice), "length \(length) start \(start)")
+                #expect(hw == referenceCRC32C(slice), "length \(length) start \(start)")
+            }
+        }
+    }
+
     @Test func workedExampleChecksums() {
         #expect(CRC32C.checksum(Array("#GODIS-AOF 1 b 1 1764079273619 ".utf8)) == 0x9f9e_3259)
         #expect(CRC32C.checksum(Array("#GODIS-AOF 1 i 1 1764079273619 ".utf8)) == 0xf56d_257c)

@@ -239,11 +239,15 @@ func writeRealFile(_ path: String, _ bytes: [UInt8]) throws {
 
 /// Appends one command to `log`'s pending batch (what the engine does through `CommandLog`).
 func appendCommand(_ log: AppendLog, db: Int, _ args: [String]) {
+    appendCommand(log, db: db, args.map { Array($0.utf8) })
+}
+
+func appendCommand(_ log: AppendLog, db: Int, _ args: [[UInt8]]) {
     var flat: [UInt8] = []
     var spans: [Range<Int>] = []
     for a in args {
-        spans.append(flat.count..<(flat.count + a.utf8.count))
-        flat += Array(a.utf8)
+        spans.append(flat.count..<(flat.count + a.count))
+        flat += a
     }
     flat.withUnsafeBytes { buf in
         log.append(db: db, count: spans.count) { UnsafeRawBufferPointer(rebasing: buf[spans[$0]]) }

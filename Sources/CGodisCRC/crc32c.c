@@ -38,6 +38,7 @@ uint32_t godis_crc32c_extend_portable(uint32_t crc, const void *data, size_t len
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
+#include <pthread.h>
 
 // Three-way interleaving (after Mark Adler's crc32c.c): the `crc32` instruction has a latency of 3 cycles and a
 // throughput of 1 per cycle, so three independent streams over three consecutive blocks run about three times as
@@ -48,7 +49,7 @@ uint32_t godis_crc32c_extend_portable(uint32_t crc, const void *data, size_t len
 
 static uint32_t shift_long[4][256];
 static uint32_t shift_short[4][256];
-static int shift_ready = 0;
+static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
 
 static uint32_t gf2_times(const uint32_t *matrix, uint32_t vector) {
     uint32_t sum = 0;
@@ -100,7 +101,6 @@ static void shift_tables(uint32_t tables[4][256], size_t length) {
 static void build_shift_tables(void) {
     shift_tables(shift_long, LONG_BLOCK);
     shift_tables(shift_short, SHORT_BLOCK);
-    __atomic_store_n(&shift_ready, 1, __ATOMIC_RELEASE);
 }
 
 static inline uint32_t shift(uint32_t tables[4][256], uint32_t crc) {
@@ -139,7 +139,7 @@ static uint32_t crc32c_sse42(uint32_t crc, const void *data, size_t length) {
     const uint8_t *p = (const uint8_t *)data;
     uint64_t c = ~crc;
     if (length >= 3 * SHORT_BLOCK) {
-        if (!__atomic_load_n(&shift_ready, __ATOMIC_ACQUIRE)) build_shift_tables();
+        pthread_once(&shift_once, build_shift_tables);
         c = interleaved(c, &p, &length, LONG_BLOCK, shift_long);
         c = interleaved(c, &p, &length, SHORT_BLOCK, shift_short);
     }

@@ -43,7 +43,7 @@ public final class AppendLog {
     private var unsynced: [Batch] = []
     /// Batches formed while the file is failing; written by the retry.
     private var retryQueue: [Batch] = []
-    /// Payload buffers of synced batches, handed back to the command thread so steady writing allocates nothing.
+    /// Kept copies of synced batches, reused for later copies so that steady writing allocates nothing.
     private var spareBuffers: [LogBuffer] = []
     private var failure: String?
     /// The failure was an fsync: the page cache may have dropped unsynced pages, so repair cuts back to the
@@ -499,7 +499,7 @@ public final class AppendLog {
         }
     }
 
-    /// A batch as written: its annotation line and its payload, kept apart so that the payload is never copied.
+    /// A batch as written: its annotation line and the kept copy of its payload (written as one `writev`).
     struct Batch {
         var lastSeq: UInt64
         var annotation: [UInt8]

@@ -1,5 +1,5 @@
-/// Memory holding the bytes of one batch. It is handed over whole as the batch's payload and kept until an fsync
-/// covers it, then reused for a later batch.
+/// Memory holding the bytes of a batch: the buffer the writer encodes into (reused batch after batch), or the
+/// copy of a written batch kept until an fsync covers it (then reused for a later copy).
 final class LogBuffer {
     private(set) var base: UnsafeMutableRawPointer
     private(set) var capacity: Int

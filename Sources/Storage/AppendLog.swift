@@ -225,7 +225,7 @@ public final class AppendLog {
         }
         lock.unlock()
         do {
-            try batch.annotation.withUnsafeBytes { try file.write($0, source.bytes) }
+            try batch.write(to: file, from: source)
         } catch {
             lock.lock()
             failure = "\(error)"
@@ -494,7 +494,7 @@ public final class AppendLog {
     /// Keeps the payload buffers of synced batches for reuse, enough for the batches `unsyncedLimit` lets
     /// accumulate, so that steady writing allocates nothing (called under `lock`).
     private func recycle(_ batches: ArraySlice<Batch>) {
-        for b in batches where spareBuffers.count < 16 && b.payload.capacity <= 1 << 20 {
+        for b in batches where spareBuffers.count < 16 && b.payload.capacity <= Self.maxBufferCapacity {
             spareBuffers.append(b.payload)
         }
     }
@@ -506,8 +506,10 @@ public final class AppendLog {
         var payload: LogBuffer
         var size: Int { annotation.count + payload.count }
 
-        func write(to file: WritableFile) throws {
-            try annotation.withUnsafeBytes { a in try file.write(a, payload.bytes) }
+        /// Writes the annotation and then the payload's bytes, taken from `source` when given (a buffer holding
+        /// the same bytes, still in the cache).
+        func write(to file: WritableFile, from source: LogBuffer? = nil) throws {
+            try annotation.withUnsafeBytes { a in try file.write(a, (source ?? payload).bytes) }
         }
     }
 

@@ -39,12 +39,20 @@ public protocol WritableFile: AnyObject {
     /// Tells the OS that the file will grow to `to` bytes, so that it reserves the blocks now (a hint; the size
     /// and what is stored do not change).
     func preallocate(from: Int, to: Int)
+    /// Whether `writeZeros` does anything.
+    var canWriteZeros: Bool { get }
+    /// Writes zeros at `from..<to`, past the end of what was written, without moving where the next write goes:
+    /// the writes that follow overwrite blocks that are already allocated and initialized, which a later fsync
+    /// need not record in the file system's journal.
+    func writeZeros(from: Int, to: Int) throws
     func close()
 }
 
 extension WritableFile {
     public func dropCache(from: Int, to: Int) {}
     public func preallocate(from: Int, to: Int) {}
+    public var canWriteZeros: Bool { false }
+    public func writeZeros(from: Int, to: Int) throws {}
 }
 
 /// The file operations the storage engine uses. `PosixFileSystem` is the real one; `SimulatedFileSystem` models
@@ -153,9 +161,16 @@ public final class PosixFileSystem: FileSystem {
     }
 
     public func openForAppend(_ path: String) throws -> WritableFile {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        // Not O_APPEND: writes go to the file's own end, which zeros written ahead (`writeZeros`) do not move.
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileSystemError("open", path, errno: errno) }
-        return PosixFile(fd: fd, path: path)
+        let end = lseek(fd, 0, SEEK_END)
+        guard end >= 0 else {
+            let e = errno
+            _ = Glibc.close(fd)
+            throw FileSystemError("lseek", path, errno: e)
+        }
+        return PosixFile(fd: fd, path: path, end: Int(end))
     }
 
     public func rename(_ from: String, _ to: String) throws {
@@ -181,22 +196,26 @@ public final class PosixFileSystem: FileSystem {
 final class PosixFile: WritableFile {
     let fd: Int32
     let path: String
+    /// Where the next write goes: the end of what was written, which zeros written ahead lie beyond.
+    private var end: Int
     private var closed = false
 
-    init(fd: Int32, path: String) {
+    init(fd: Int32, path: String, end: Int) {
         self.fd = fd
         self.path = path
+        self.end = end
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         var done = 0
         while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(end))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw FileSystemError("write", path, errno: errno)
             }
             done += n
+            end += n
         }
     }
 
@@ -206,11 +225,15 @@ final class PosixFile: WritableFile {
             iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count),
         ]
         let total = first.count + second.count
-        let n = writev(fd, &iov, 2)
-        if n == total { return }
+        let n = pwritev(fd, &iov, 2, off_t(end))
+        if n == total {
+            end += n
+            return
+        }
         if n < 0 && errno != EINTR { throw FileSystemError("write", path, errno: errno) }
         // A short write (or EINTR): finish with plain writes from where it stopped.
         let done = max(0, n)
+        end += done
         if done < first.count {
             try write(UnsafeRawBufferPointer(rebasing: first[done...]))
             try write(second)
@@ -218,6 +241,24 @@ final class PosixFile: WritableFile {
             try write(UnsafeRawBufferPointer(rebasing: second[(done - first.count)...]))
         }
     }
+
+    var canWriteZeros: Bool { true }
+
+    func writeZeros(from: Int, to: Int) throws {
+        var offset = max(from, end)  // past the data only
+        while offset < to {
+            let n = pwrite(fd, PosixFile.zeros, min(PosixFile.zerosSize, to - offset), off_t(offset))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileSystemError("write", path, errno: errno)
+            }
+            offset += n
+        }
+    }
+
+    private static let zerosSize = 1 << 20
+    private static let zeros = UnsafeMutableRawPointer.allocate(byteCount: zerosSize, alignment: 4096).initializeMemory(
+        as: UInt8.self, repeating: 0, count: zerosSize)
 
     func sync() throws {
         #if os(Linux)
@@ -229,6 +270,7 @@ final class PosixFile: WritableFile {
 
     func truncate(to size: Int) throws {
         guard ftruncate(fd, off_t(size)) == 0 else { throw FileSystemError("ftruncate", path, errno: errno) }
+        end = size
     }
 
     func dropCache(from: Int, to: Int) {

@@ -16,6 +16,9 @@ public enum LogFormat {
     public static func baseName(prefix: String, number: Int) -> String { "\(prefix).\(number).base.aof" }
     public static func incrName(prefix: String, number: Int) -> String { "\(prefix).\(number).incr.aof" }
     public static func manifestName(prefix: String) -> String { "\(prefix).manifest" }
+    /// The empty file whose presence says that zeros written ahead of the appends may follow the last batch of
+    /// the segment at `segmentPath` (docs/FORMAT.md, "Zeros written ahead").
+    public static func reservedMarker(segmentPath: String) -> String { segmentPath + ".reserved" }
 }
 
 /// CRC32C (Castagnoli), hardware-accelerated where the CPU allows.

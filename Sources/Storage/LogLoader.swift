@@ -157,6 +157,19 @@ public enum LogLoader {
             if let h = scan.header, h.type != entry.type || h.number != entry.number {
                 throw refuse(0, "header says segment \(h.number) type \(h.type.rawValue), the manifest says \(entry.number) type \(entry.type.rawValue)")
             }
+            let marker = LogFormat.reservedMarker(segmentPath: path)
+            if isLast, case .tornTail? = scan.damage, scan.header != nil, fs.fileExists(marker),
+                data[scan.validLength..<data.count].allSatisfy({ $0 == 0 })
+            {
+                // Zeros the writer wrote ahead of its appends (`appendfsync always`, see AppendLog.writeZerosAhead):
+                // reserved space after the last batch, not a torn tail. Nothing is in them, so no side file.
+                try fs.truncateFile(path, to: scan.validLength)
+                try fs.remove(marker)
+                try fs.syncDirectory(directory)
+                logger.notice(
+                    "\(entry.name): \(data.count - scan.validLength) bytes of zeros written ahead of the appends removed after byte \(scan.validLength)")
+                scan.damage = nil
+            }
             if let damage = scan.damage {
                 switch damage {
                 case .tornTail(let offset, let reason) where isLast:

@@ -117,6 +117,13 @@ public enum LogRepair {
                 }
                 if stop { break }
                 guard let damage = scan.damage else { break }
+                // Zeros written ahead of the appends after the last batch (its marker says so) are not damage:
+                // the server removes them at startup (LogLoader).
+                if case .tornTail = damage, name == names.last, fs.fileExists(LogFormat.reservedMarker(segmentPath: path)),
+                    bytes[scan.validLength...].allSatisfy({ $0 == 0 })
+                {
+                    break
+                }
                 switch mode {
                 case .salvage:
                     // From the damage itself: a batch reported only for a sequence gap is intact and is kept.

@@ -284,6 +284,84 @@ enum LogDirectory {
         #expect(try load(fs, directory: root).outcome == .clean)
     }
 
+    /// Under `appendfsync always` the writer writes zeros past the data (and a marker file), so that appends
+    /// overwrite initialized blocks. After a crash (no `close`) the zeros follow the last batch: loading removes
+    /// them as reserved space, even with `aof-load-truncated no`, keeps no side file, and replays every command;
+    /// appends made after the zeros were written overwrote them in place.
+    @Test func zerosWrittenAheadAreRemovedAfterACrash() throws {
+        let root = makeTempDirectory()
+        defer { removeTree(root) }
+        let fs = PosixFileSystem()
+        let path = root + "/" + Names.incr(1)
+        var expected: [[String]] = []
+        do {
+            let (log, _) = try openLog(fs, directory: root, policy: .always)
+            for i in 0..<200 {
+                let command = ["SET", "key:\(i)", String(repeating: "v", count: i)]
+                appendCommand(log, db: 0, command)
+                expected.append(command)
+                if i % 50 == 49 {
+                    log.flush(now: Int64(i))
+                    #expect(log.syncInline())
+                }
+            }
+            let written = log.status.writtenSize
+            #expect(try fs.fileSize(path) >= written + log.zerosLowWater, "zeros past the data")
+            #expect(fs.fileExists(LogFormat.reservedMarker(segmentPath: path)))
+            // The process dies here: no close, so the zeros stay.
+        }
+        let loaded = try load(fs, directory: root, allowTruncatedTail: false)
+        #expect(loaded.outcome == .clean)
+        #expect(withoutSelects(try replayedCommands(loaded, directory: root)).map(\.args) == expected)
+        #expect(try fs.fileSize(path) == loaded.segments.last!.scan.validLength)
+        #expect(try fs.listDirectory(root) == [Names.base1, Names.incr(1), Names.manifest].sorted())
+    }
+
+    /// A torn batch among the zeros is still a torn tail (cut with a side file when allowed, refused when not):
+    /// only a tail of zeros alone is reserved space. A clean close cuts the zeros and removes the marker.
+    @Test func tornBatchAmongTheZerosIsStillATornTail() throws {
+        let root = makeTempDirectory()
+        defer { removeTree(root) }
+        let fs = PosixFileSystem()
+        let path = root + "/" + Names.incr(1)
+        var valid = 0
+        do {
+            let (log, _) = try openLog(fs, directory: root, policy: .always)
+            appendCommand(log, db: 0, ["SET", "a", "1"])
+            log.flush(now: 1)
+            #expect(log.syncInline())
+            valid = log.status.writtenSize
+        }
+        // A crash in the middle of the next batch's write: its first bytes landed on the zeros.
+        let torn = Array("#B 2 1 0 1 ".utf8)
+        let f = try fs.openForAppend(path)
+        try f.truncate(to: valid)  // the data's end, as the writer had it...
+        try torn.withUnsafeBytes { try f.write($0) }
+        try f.writeZeros(from: valid + torn.count, to: valid + torn.count + 4096)  // ...and zeros after it
+        f.close()
+        #expect(fs.fileExists(LogFormat.reservedMarker(segmentPath: path)))
+        #expect(throws: LogLoadError.self) { try load(fs, directory: root, allowTruncatedTail: false) }
+        let loaded = try load(fs, directory: root)
+        guard case .truncatedTail(_, let validUpTo, let dropped, _) = loaded.outcome else {
+            Issue.record("\(loaded.outcome)")
+            return
+        }
+        #expect(validUpTo == valid && dropped == torn.count + 4096)
+        #expect(fs.fileExists(path + ".torn-\(valid)"))
+
+        let (log, _) = try openLog(fs, directory: root, policy: .always, now: 3)
+        appendCommand(log, db: 0, ["SET", "b", "2"])
+        log.flush(now: 3)
+        #expect(log.syncInline())
+        #expect(try fs.fileSize(path) > log.status.writtenSize)
+        log.close(now: 4)
+        #expect(try fs.fileSize(path) == log.status.writtenSize)
+        #expect(!fs.fileExists(LogFormat.reservedMarker(segmentPath: path)))
+        #expect(
+            withoutSelects(try replayedCommands(try load(fs, directory: root), directory: root)).map(\.args)
+                == [["SET", "a", "1"], ["SET", "b", "2"]])
+    }
+
     private func allocatedBytes(_ path: String) -> Int {
         var st = stat()
         guard stat(path, &st) == 0 else { return -1 }

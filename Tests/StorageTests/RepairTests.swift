@@ -114,6 +114,26 @@ import Testing
         #expect(plan.summary == "OK: 4 batches, 5 records, nothing to repair")
     }
 
+    /// Zeros after the last batch are damage (a zero-filled tail) unless the segment's marker says the writer wrote
+    /// them ahead of its appends (`appendfsync always`): then there is nothing to repair, as at startup.
+    @Test func zerosWrittenAheadAreNotDamage() throws {
+        let s = SegmentDamageTests.threeBatches()
+        let bytes = s.bytes + [UInt8](repeating: 0, count: 3000)
+        let fs = SimulatedFileSystem()
+        LogDirectory.install(fs, incr: bytes)
+        let damaged = try LogRepair.plan(directory: Self.dir, mode: .truncate, fileSystem: fs)
+        #expect(damaged.dropped.map(\.range) == [s.bytes.count..<bytes.count])
+        fs.install(LogFormat.reservedMarker(segmentPath: Self.path(Names.incr(1))), [])
+        let plan = try LogRepair.plan(directory: Self.dir, mode: .truncate, fileSystem: fs)
+        Self.expectKept(plan, Self.batches(s.bytes).map { (Names.incr(1), $0.annotation, $0.payload) })
+        #expect(!plan.needsRepair)
+        // A byte other than zero among them: damage again, marker or not.
+        var torn = bytes
+        torn[s.bytes.count + 1500] = 1
+        LogDirectory.install(fs, incr: torn)
+        #expect(try LogRepair.plan(directory: Self.dir, mode: .truncate, fileSystem: fs).needsRepair)
+    }
+
     // MARK: Damage in the middle of a segment
 
     @Test func truncateKeepsOnlyTheBatchesBeforeABitFlip() throws {

@@ -17,11 +17,17 @@ struct SimulatedPowerLoss: Error, CustomStringConvertible {
 /// * `current`: what the page cache holds, what `readFile` returns;
 /// * `durable`: what the disk holds, as of the file's last successful `sync()`.
 ///
-/// `crash(rng:)` replaces every file's content by `durable` followed by, at random (seeded), one of
-/// * a random prefix of the unsynced suffix (the write reached the disk only partly),
+/// `crash(rng:)` keeps every file's bytes up to the first one that differs from `durable`; of the rest (the
+/// unsynced bytes, appended or written over durable ones), at random (seeded), one of
+/// * a random prefix reaches the disk, and the durable bytes it did not overwrite stay (the write reached the disk
+///   only partly),
 /// * that prefix followed by zeros up to the unsynced length (the file system extended the file, the data blocks
-///   never made it: a zero-filled extension),
-/// * nothing.
+///   never made it: a zero-filled extension), then the durable bytes past it,
+/// * nothing: the durable bytes stay.
+/// For appends this is `durable` plus a prefix of the unsynced suffix (and zeros, or nothing).
+///
+/// Writes go to the handle's position (the file's end at open, moved by writes and truncation), like `pwrite` at
+/// `PosixFile`'s end: past zeros written ahead (`writeZeros`, enabled with `writesZeros`), a write overwrites them.
 ///
 /// Simplifications, on purpose:
 /// * Directory operations (create, rename, remove, creating a file with `openForAppend`) and truncation are durable
@@ -34,7 +40,8 @@ struct SimulatedPowerLoss: Error, CustomStringConvertible {
 /// Faults:
 /// * `failNextWrites(n, errno:, partialBytes:)`: the next `n` `write()` calls throw `FileSystemError` (default
 ///   `ENOSPC`), each after appending up to `partialBytes` bytes (a short write followed by an error).
-/// * `failNextSyncs(n, errno:)`: the next `n` `sync()` calls throw (default `EIO`). With `failedSyncLosesPages`
+/// * `failNextSyncs(n, errno:, skipping:)`: the next `n` `sync()` calls (after `skipping` that succeed) throw
+///   (default `EIO`). With `failedSyncLosesPages`
 ///   (the default) the unsynced bytes are then *lost for good*, as on Linux after a failed fsync: the kernel marks the
 ///   dirty pages clean without writing them, so a later fsync that "succeeds" does not bring them to the disk. They
 ///   read back from the page cache until the machine crashes, then they are zeros. Only rewriting them (truncating
@@ -60,6 +67,13 @@ final class SimulatedFileSystem: FileSystem {
             return d
         }
 
+        /// The first byte not known to be on the disk: where `current` first differs from `durable`, or the end of
+        /// the shorter one.
+        var firstUnsynced: Int {
+            let n = min(current.count, durable.count)
+            return (0..<n).first { current[$0] != durable[$0] } ?? n
+        }
+
         func copy() -> Inode {
             let c = Inode()
             c.current = current
@@ -79,7 +93,10 @@ final class SimulatedFileSystem: FileSystem {
     private var writeFaultPartialBytes = 0
     private var syncFaults = 0
     private var syncFaultErrno: Int32 = EIO
+    private var syncFaultSkips = 0
     var failedSyncLosesPages = true
+    /// Whether handles support `writeZeros` (off by default: most tests model a plain append-only file).
+    var writesZeros = false
     private var operationsUntilPowerLoss: Int? = nil
     private(set) var poweredOff = false
     /// Called at the start of every `write()` with the file's path, before anything is written: lets a test run
@@ -105,9 +122,11 @@ final class SimulatedFileSystem: FileSystem {
         writeFaultPartialBytes = partialBytes
     }
 
-    func failNextSyncs(_ n: Int, errno: Int32 = EIO) {
+    /// The `n` `sync()` calls after the next `skipping` ones throw.
+    func failNextSyncs(_ n: Int, errno: Int32 = EIO, skipping: Int = 0) {
         syncFaults = n
         syncFaultErrno = errno
+        syncFaultSkips = skipping
     }
 
     var pendingWriteFaults: Int { writeFaults }
@@ -146,19 +165,24 @@ final class SimulatedFileSystem: FileSystem {
         var fates: [String: TailFate] = [:]
         for path in files.keys.sorted() {
             let f = files[path]!
-            let d = f.durable.count
+            let d = f.firstUnsynced
             let unsynced = f.current.count - d
             var result = f.durable
             if unsynced > 0 {
                 let choice = rng.next() % 3
                 let keep = Int(rng.next() % UInt64(unsynced + 1))
+                // The new bytes that reached the disk replace durable ones in place, or extend the file.
+                func overlay(_ bytes: ArraySlice<UInt8>) {
+                    for (i, b) in zip(d..., bytes) {
+                        if i < result.count { result[i] = b } else { result.append(b) }
+                    }
+                }
                 switch choice {
                 case 0:
-                    result += f.current[d..<(d + keep)]
+                    overlay(f.current[d..<(d + keep)])
                     fates[path] = .kept(keep)
                 case 1:
-                    result += f.current[d..<(d + keep)]
-                    result += [UInt8](repeating: 0, count: unsynced - keep)
+                    overlay(f.current[d..<(d + keep)] + [UInt8](repeating: 0, count: unsynced - keep))
                     fates[path] = .zeroFilled(kept: keep, zeros: unsynced - keep)
                 default:
                     fates[path] = .dropped(unsynced)
@@ -256,10 +280,20 @@ final class SimulatedFileSystem: FileSystem {
             writeFaults -= 1
             failedWrites += 1
             let n = min(writeFaultPartialBytes, bytes.count)
-            handle.inode.current += bytes[0..<n]
+            handle.place(ArraySlice(bytes[0..<n]))
             throw FileSystemError("write", handle.path, errno: writeFaultErrno)
         }
-        handle.inode.current += bytes
+        handle.place(ArraySlice(bytes))
+    }
+
+    fileprivate func writeZeros(_ handle: SimulatedFile, from: Int, to: Int) throws {
+        try check(handle, "write")
+        try mutate("write", handle.path)
+        writeCalls += 1
+        let f = handle.inode
+        let start = max(from, handle.position)
+        if f.current.count < to { f.current += [UInt8](repeating: 0, count: to - f.current.count) }
+        if start < to { for i in start..<to { f.current[i] = 0 } }
     }
 
     fileprivate func sync(_ handle: SimulatedFile) throws {
@@ -267,11 +301,14 @@ final class SimulatedFileSystem: FileSystem {
         try mutate("fsync", handle.path)
         syncCalls += 1
         let f = handle.inode
-        if syncFaults > 0 {
+        if syncFaults > 0 && syncFaultSkips > 0 {
+            syncFaultSkips -= 1
+        } else if syncFaults > 0 {
             syncFaults -= 1
             failedSyncs += 1
-            if failedSyncLosesPages && f.current.count > f.durable.count {
-                f.lost.append(f.durable.count..<f.current.count)
+            let first = f.firstUnsynced
+            if failedSyncLosesPages && f.current.count > first {
+                f.lost.append(first..<f.current.count)
             }
             throw FileSystemError("fdatasync", handle.path, errno: syncFaultErrno)
         }
@@ -378,29 +415,53 @@ final class SimulatedFileSystem: FileSystem {
     }
 }
 
-/// A handle from `SimulatedFileSystem.openForAppend`: O_APPEND writes to the inode (it follows renames).
+/// A handle from `SimulatedFileSystem.openForAppend`: writes to the inode (it follows renames) at `position`, the
+/// file's end when opened.
 final class SimulatedFile: WritableFile {
     let fs: SimulatedFileSystem
     let inode: SimulatedFileSystem.Inode
     let path: String
     let boot: Int
     var closed = false
+    /// Where the next write goes.
+    var position: Int
 
     init(fs: SimulatedFileSystem, inode: SimulatedFileSystem.Inode, path: String, boot: Int) {
         self.fs = fs
         self.inode = inode
         self.path = path
         self.boot = boot
+        position = inode.current.count
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws { try fs.write(self, bytes) }
     func sync() throws { try fs.sync(self) }
+
+    var canWriteZeros: Bool { fs.writesZeros }
+    func writeZeros(from: Int, to: Int) throws {
+        if fs.writesZeros { try fs.writeZeros(self, from: from, to: to) }
+    }
+
+    /// Writes `bytes` at `position` (over what is there, past the end with a gap of zeros if needed).
+    fileprivate func place(_ bytes: ArraySlice<UInt8>) {
+        if inode.current.count < position { inode.current += [UInt8](repeating: 0, count: position - inode.current.count) }
+        if position == inode.current.count {
+            inode.current += bytes
+            position += bytes.count
+            return
+        }
+        for (i, b) in zip(position..., bytes) {
+            if i < inode.current.count { inode.current[i] = b } else { inode.current.append(b) }
+        }
+        position += bytes.count
+    }
 
     func truncate(to size: Int) throws {
         if fs.poweredOff { throw SimulatedPowerLoss() }
         guard !closed, boot == fs.bootNumber else { throw FileSystemError("ftruncate", path, errno: EBADF) }
         try fs.countMutation("ftruncate", path)
         fs.truncateInode(inode, to: size)
+        position = size
     }
 
     func close() { closed = true }

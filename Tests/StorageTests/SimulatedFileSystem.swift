@@ -68,10 +68,11 @@ final class SimulatedFileSystem: FileSystem {
         }
 
         /// The first byte not known to be on the disk: where `current` first differs from `durable`, or the end of
-        /// the shorter one.
+        /// the shorter one. Bytes of lost ranges do not count: they differ on purpose (the page cache still has
+        /// them, the disk has zeros) and no later fsync changes that.
         var firstUnsynced: Int {
             let n = min(current.count, durable.count)
-            return (0..<n).first { current[$0] != durable[$0] } ?? n
+            return (0..<n).first { i in current[i] != durable[i] && !lost.contains { $0.contains(i) } } ?? n
         }
 
         func copy() -> Inode {

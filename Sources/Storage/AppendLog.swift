@@ -385,11 +385,7 @@ public final class AppendLog {
         do {
             try file.sync()
         } catch {
-            lock.lock()
-            failure = "\(error)"
-            failedSync = true
-            lock.unlock()
-            logger.warning("fsync of the log failed: \(error). Writes are refused; the unsynced batches will be rewritten.")
+            fsyncFailed(error)
             return false
         }
         let took = Self.clock() - started
@@ -483,13 +479,19 @@ public final class AppendLog {
             try file.sync()
         } catch {
             // This fsync covered written batches too, and the kernel reports a writeback error once: it is the log's
-            // fsync failure, repaired like any other (`repair` rewrites every unsynced batch).
-            lock.lock()
-            failure = "\(error)"
-            failedSync = true
-            lock.unlock()
-            logger.warning("fsync of the log failed: \(error). Writes are refused; the unsynced batches will be rewritten.")
+            // fsync failure, repaired like any other.
+            fsyncFailed(error)
         }
+    }
+
+    /// An fsync of the log failed: writes are refused until `repair` has rewritten every unsynced batch (the
+    /// kernel may have dropped their pages, so a later fsync proves nothing about them).
+    private func fsyncFailed(_ error: Error) {
+        lock.lock()
+        failure = "\(error)"
+        failedSync = true
+        lock.unlock()
+        logger.warning("fsync of the log failed: \(error). Writes are refused; the unsynced batches will be rewritten.")
     }
 
     /// Bytes of zeros one step writes, and the fewest left past the data before the next step (under `syncLock`;

@@ -116,9 +116,12 @@ struct CrashStats {
     var crashesDuringRecovery = 0
     var faults = 0
     var repairs = 0
+    /// Calls that wrote zeros ahead of the appends.
+    var zeroSteps = 0
 
     mutating func add(_ o: CrashStats) {
         repairs += o.repairs
+        zeroSteps += o.zeroSteps
         crashPoints += o.crashPoints
         kills += o.kills
         tornTails += o.tornTails
@@ -282,6 +285,7 @@ enum CrashModel {
             // Sequence numbers after `recovered` will be reused by new batches.
             states = states.filter { $0.seq < recovered && $0.seq >= durable } + [(recovered, now)]
         }
+        stats.zeroSteps = fs.zeroWriteCalls
         return stats
     }
 }
@@ -312,6 +316,7 @@ enum CrashModel {
             stats.add(try CrashModel.run(policy: .always, seed: seed, crashes: 4, faults: faults, kills: !faults, zeros: true))
         }
         #expect(stats.crashPoints == (faults ? 160 : 400))
+        #expect(stats.zeroSteps > stats.crashPoints)
         #expect(stats.tornTails > 0)
         #expect(stats.lostUnsynced > 0)
         #expect(stats.recoveredEverything > 0)

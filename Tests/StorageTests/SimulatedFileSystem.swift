@@ -106,6 +106,7 @@ final class SimulatedFileSystem: FileSystem {
 
     // Counters, for assertions about what the code under test did.
     private(set) var writeCalls = 0
+    private(set) var zeroWriteCalls = 0
     private(set) var syncCalls = 0
     private(set) var failedSyncs = 0
     private(set) var failedWrites = 0
@@ -291,6 +292,7 @@ final class SimulatedFileSystem: FileSystem {
         try check(handle, "write")
         try mutate("write", handle.path)
         writeCalls += 1
+        zeroWriteCalls += 1
         let f = handle.inode
         let start = max(from, handle.position)
         if f.current.count < to { f.current += [UInt8](repeating: 0, count: to - f.current.count) }

@@ -19,6 +19,15 @@ public enum LogFormat {
     /// The empty file whose presence says that zeros written ahead of the appends may follow the last batch of
     /// the segment at `segmentPath` (docs/FORMAT.md, "Zeros written ahead").
     public static func reservedMarker(segmentPath: String) -> String { segmentPath + ".reserved" }
+
+    /// True when what follows the last batch (`bytes` from `validLength` on) is zeros written ahead of the appends:
+    /// the segment has its marker and nothing but zeros is there. Recovery and repair both decide with this.
+    public static func isZerosWrittenAhead(
+        _ bytes: UnsafeRawBufferPointer, after validLength: Int, segmentPath: String, fileSystem: FileSystem
+    ) -> Bool {
+        validLength < bytes.count && fileSystem.fileExists(reservedMarker(segmentPath: segmentPath))
+            && bytes[validLength...].allSatisfy { $0 == 0 }
+    }
 }
 
 /// CRC32C (Castagnoli), hardware-accelerated where the CPU allows.

@@ -157,14 +157,13 @@ public enum LogLoader {
             if let h = scan.header, h.type != entry.type || h.number != entry.number {
                 throw refuse(0, "header says segment \(h.number) type \(h.type.rawValue), the manifest says \(entry.number) type \(entry.type.rawValue)")
             }
-            let marker = LogFormat.reservedMarker(segmentPath: path)
-            if isLast, case .tornTail? = scan.damage, scan.header != nil, fs.fileExists(marker),
-                data[scan.validLength..<data.count].allSatisfy({ $0 == 0 })
+            if isLast, case .tornTail? = scan.damage, scan.header != nil,
+                data.withUnsafeBytes({ LogFormat.isZerosWrittenAhead($0, after: scan.validLength, segmentPath: path, fileSystem: fs) })
             {
                 // Zeros the writer wrote ahead of its appends (`appendfsync always`, see AppendLog.writeZerosAhead):
                 // reserved space after the last batch, not a torn tail. Nothing is in them, so no side file.
                 try fs.truncateFile(path, to: scan.validLength)
-                try fs.remove(marker)
+                try fs.remove(LogFormat.reservedMarker(segmentPath: path))
                 try fs.syncDirectory(directory)
                 logger.notice(
                     "\(entry.name): \(data.count - scan.validLength) bytes of zeros written ahead of the appends removed after byte \(scan.validLength)")

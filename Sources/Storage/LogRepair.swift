@@ -119,8 +119,8 @@ public enum LogRepair {
                 guard let damage = scan.damage else { break }
                 // Zeros written ahead of the appends after the last batch (its marker says so) are not damage:
                 // the server removes them at startup (LogLoader).
-                if case .tornTail = damage, name == names.last, fs.fileExists(LogFormat.reservedMarker(segmentPath: path)),
-                    bytes[scan.validLength...].allSatisfy({ $0 == 0 })
+                if case .tornTail = damage, name == names.last,
+                    bytes.withUnsafeBytes({ LogFormat.isZerosWrittenAhead($0, after: scan.validLength, segmentPath: path, fileSystem: fs) })
                 {
                     break
                 }
